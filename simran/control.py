@@ -1,0 +1,228 @@
+"""The control surface: the only way anything changes the network (design §3).
+
+An E2-like set of typed actions. Scripted events of a scenario file and agents use the same
+surface. Every action is **validated and clamped** before it touches the RAN, and the verdict
+(accepted / clamped / rejected, with the reason) is recorded:
+
+* unknown cell or slice, non-finite value → rejected (the network is unchanged);
+* a quota outside [0, 100] % → clamped; a quota that would make the cell's quotas add up to more
+  than 100 % → clamped to what is left (so a cell never grants more PRBs than it has);
+* a transmit power outside [``min_power_dbm``, ``max_power_dbm``] → clamped.
+
+Actions are submitted with the simulated time at which they become ready (``t_ready_us``) and
+applied by the scheduler at the first tick boundary ≥ that time, in submission order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Literal
+
+import numpy as np
+
+CellState = Literal["on", "off", "sleep"]
+STATE_CODE = {"on": 0, "off": 1, "sleep": 2}
+
+
+@dataclass(frozen=True)
+class SetSliceQuota:
+    """Set the PRB quota of a slice [% of the cell's PRBs] in one cell (or all: ``cell=None``)."""
+
+    slice: str
+    quota_pct: float
+    cell: int | None = None
+    kind: str = field(default="set_slice_quota", init=False)
+
+
+@dataclass(frozen=True)
+class SetCellPower:
+    """Set a cell's transmit power over the whole bandwidth [dBm]."""
+
+    power_dbm: float
+    cell: int | None = None
+    kind: str = field(default="set_cell_power", init=False)
+
+
+@dataclass(frozen=True)
+class SetCellState:
+    """Switch a cell on, off, or to sleep (off and sleep both stop transmission; the EARTH model
+    charges P_sleep for both)."""
+
+    state: CellState
+    cell: int | None = None
+    kind: str = field(default="set_cell_state", init=False)
+
+
+@dataclass(frozen=True)
+class SetIntent:
+    """Set a slice's throughput intent (SLA) [Mbit/s] with a tolerance band [Mbit/s]."""
+
+    slice: str
+    target_mbps: float
+    tolerance_mbps: float = 0.0
+    kind: str = field(default="set_intent", init=False)
+
+
+Action = SetSliceQuota | SetCellPower | SetCellState | SetIntent
+
+
+@dataclass
+class Verdict:
+    """Outcome of validating one action."""
+
+    status: Literal["accepted", "clamped", "rejected"]
+    reason: str = ""
+    applied: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "rejected"
+
+
+def action_to_dict(action: Action) -> dict:
+    """A JSON-able dict of an action (with its ``kind``)."""
+    return asdict(action)
+
+
+class ControlSurface:
+    """Validates, clamps, queues and applies actions on the network state.
+
+    Parameters
+    ----------
+    net : simran.simulation.NetworkState
+        The mutable state (quotas, powers, cell states, intents).
+    slice_names : list of str
+    min_power_dbm, max_power_dbm : float
+        Guard-rail range of cell transmit power [dBm].
+    on_applied : callable(t_us, action, verdict, origin, tag), optional
+        Called after each action is applied or rejected (the event / decision log).
+    """
+
+    def __init__(self, net, slice_names: list[str], min_power_dbm: float, max_power_dbm: float,
+                 on_applied: Callable | None = None):
+        self.net = net
+        self.slice_index = {n: i for i, n in enumerate(slice_names)}
+        self.min_power_dbm, self.max_power_dbm = float(min_power_dbm), float(max_power_dbm)
+        self.on_applied = on_applied
+        self._queue: list = []
+        self._seq = itertools.count()
+
+    # -- queueing ----------------------------------------------------------------------------
+    def submit(self, action: Action, t_ready_us: int, origin: str = "script", tag=None) -> None:
+        """Queue an action; it is applied at the first tick boundary ≥ ``t_ready_us``."""
+        heapq.heappush(self._queue, (int(t_ready_us), next(self._seq), action, origin, tag))
+
+    def apply_due(self, now_us: int) -> int:
+        """Apply every queued action whose ready time is ≤ ``now_us``; return how many."""
+        n = 0
+        while self._queue and self._queue[0][0] <= now_us:
+            _, _, action, origin, tag = heapq.heappop(self._queue)
+            verdict = self.apply(action)
+            n += 1
+            if self.on_applied is not None:
+                self.on_applied(now_us, action, verdict, origin, tag)
+        return n
+
+    # -- validation + application --------------------------------------------------------------
+    def validate(self, action: Action) -> Verdict:
+        """Check an action against the current state without applying it."""
+        return self._dispatch(action, apply=False)
+
+    def apply(self, action: Action) -> Verdict:
+        """Validate, clamp and apply an action now."""
+        return self._dispatch(action, apply=True)
+
+    def _dispatch(self, action, apply: bool) -> Verdict:
+        handler = {
+            "set_slice_quota": self._quota, "set_cell_power": self._power,
+            "set_cell_state": self._state, "set_intent": self._intent,
+        }.get(getattr(action, "kind", None))
+        if handler is None:
+            return Verdict("rejected", f"unknown action {action!r}")
+        cells, why = self._cells(getattr(action, "cell", None))
+        if why:
+            return Verdict("rejected", why)
+        return handler(action, cells, apply)
+
+    def _cells(self, cell) -> tuple[np.ndarray, str]:
+        n = self.net.n_cells
+        if cell is None:
+            return np.arange(n), ""
+        if isinstance(cell, bool) or not isinstance(cell, (int, np.integer)):
+            return np.arange(0), f"cell must be an integer index, got {cell!r}"
+        if not 0 <= cell < n:
+            return np.arange(0), f"cell {cell} does not exist (0…{n - 1})"
+        return np.array([int(cell)]), ""
+
+    def _slice(self, name) -> tuple[int, str]:
+        if name not in self.slice_index:
+            return -1, f"unknown slice {name!r} (slices: {', '.join(self.slice_index)})"
+        return self.slice_index[name], ""
+
+    @staticmethod
+    def _number(value, what: str) -> tuple[float, str]:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return math.nan, f"{what} must be a number, got {value!r}"
+        if not math.isfinite(v):
+            return math.nan, f"{what} must be finite, got {value!r}"
+        return v, ""
+
+    def _quota(self, a: SetSliceQuota, cells, apply) -> Verdict:
+        s, why = self._slice(a.slice)
+        q, why2 = self._number(a.quota_pct, "quota_pct")
+        if why or why2:
+            return Verdict("rejected", why or why2)
+        reasons = []
+        if q < 0 or q > 100:
+            reasons.append(f"quota {q:g} % outside [0, 100] %")
+            q = min(max(q, 0.0), 100.0)
+        quota = self.net.quota_pct
+        others = quota[cells].sum(axis=1) - quota[cells, s]             # [n]
+        allowed = np.maximum(100.0 - others, 0.0)
+        new = np.minimum(q, allowed)
+        if (new < q - 1e-12).any():
+            reasons.append(f"other slices hold {others.max():g} %: clamped to {new.min():g} %")
+        if apply:
+            quota[cells, s] = new
+        applied = {"slice": a.slice, "cells": cells.tolist(), "quota_pct": new.tolist()}
+        return Verdict("clamped" if reasons else "accepted", "; ".join(reasons), applied)
+
+    def _power(self, a: SetCellPower, cells, apply) -> Verdict:
+        p, why = self._number(a.power_dbm, "power_dbm")
+        if why:
+            return Verdict("rejected", why)
+        reason = ""
+        if not self.min_power_dbm <= p <= self.max_power_dbm:
+            reason = (f"power {p:g} dBm outside [{self.min_power_dbm:g}, "
+                      f"{self.max_power_dbm:g}] dBm")
+            p = min(max(p, self.min_power_dbm), self.max_power_dbm)
+        if apply:
+            self.net.tx_power_dbm[cells] = p
+        applied = {"cells": cells.tolist(), "power_dbm": p}
+        return Verdict("clamped" if reason else "accepted", reason, applied)
+
+    def _state(self, a: SetCellState, cells, apply) -> Verdict:
+        if a.state not in STATE_CODE:
+            return Verdict("rejected", f"unknown cell state {a.state!r} (on, off, sleep)")
+        if apply:
+            self.net.cell_state[cells] = STATE_CODE[a.state]
+        return Verdict("accepted", "", {"cells": cells.tolist(), "state": a.state})
+
+    def _intent(self, a: SetIntent, cells, apply) -> Verdict:
+        s, why = self._slice(a.slice)
+        t, why2 = self._number(a.target_mbps, "target_mbps")
+        tol, why3 = self._number(a.tolerance_mbps, "tolerance_mbps")
+        if why or why2 or why3:
+            return Verdict("rejected", why or why2 or why3)
+        if t < 0 or tol < 0:
+            return Verdict("rejected", f"intent {t:g} ± {tol:g} Mbit/s must be ≥ 0")
+        if apply:
+            self.net.intent_mbps[s] = t
+            self.net.intent_tol_mbps[s] = tol
+        return Verdict("accepted", "", {"slice": a.slice, "target_mbps": t,
+                                        "tolerance_mbps": tol})

@@ -1,0 +1,403 @@
+"""Scenario files: a TOML file → a validated, fully resolved :class:`Scenario`.
+
+Every parameter is declared once, here, with its type, unit (in the name or the description),
+default, range and help text (design §6; ns-3 attributes). Unknown fields are errors
+(``extra="forbid"``): a typo never silently falls back to a default. A bad file fails fast with
+the file, the field path and the reason (:class:`simran.errors.ScenarioError`), before anything
+runs.
+
+``--set path.to.field=value`` overrides (see :func:`apply_overrides`) are applied to the raw
+document before validation, so an override is checked exactly like a value in the file. Every run
+stores its fully resolved scenario (:meth:`Scenario.to_dict`) next to its results.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from simran.errors import ScenarioError
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SimulationConfig(_Model):
+    """Clock, duration and randomness of a run (design §2, §7)."""
+
+    duration_s: float = Field(10.0, gt=0, le=86_400, description="simulated duration [s]")
+    tick_ms: float = Field(5.0, gt=0, le=1000, description="MAC scheduler tick [ms]; SINR, CQI "
+                           "and PRB allocation are recomputed every tick")
+    mobility_period_ms: float = Field(100.0, gt=0, description="period of UE movement and of the "
+                                      "large-scale channel update (path loss, shadowing, LOS) [ms]")
+    measurement_period_ms: float = Field(40.0, gt=0, description="period of RSRP measurement "
+                                         "reports and handover (A3) evaluation [ms]")
+    seed: int = Field(1, ge=0, description="root seed of the run (numpy SeedSequence); same "
+                      "scenario + same seed ⇒ identical results")
+
+
+class SiteConfig(_Model):
+    """One explicitly placed site."""
+
+    x_m: float = Field(description="site x coordinate [m]")
+    y_m: float = Field(description="site y coordinate [m]")
+
+
+class AntennaConfig(_Model):
+    """BS antenna (TR 38.901 Table 7.3-1 element pattern, or omni)."""
+
+    model: Literal["tr38901", "omni"] = Field("tr38901", description="antenna pattern")
+    max_gain_dbi: float = Field(8.0, ge=-10, le=30, description="maximum gain G_E,max [dBi] "
+                                "(TR 38.901 Table 7.3-1: 8 dBi per element)")
+    downtilt_deg: float = Field(6.0, ge=0, le=45, description="electrical downtilt below the "
+                                "horizon [deg]")
+    hpbw_deg: float = Field(65.0, gt=0, le=360, description="horizontal and vertical 3 dB "
+                            "beamwidth φ_3dB = θ_3dB [deg]")
+
+
+class HandoverConfig(_Model):
+    """A3 event handover: neighbour RSRP > serving RSRP + offset for time-to-trigger."""
+
+    enabled: bool = Field(True, description="evaluate A3 handovers")
+    a3_offset_db: float = Field(3.0, ge=0, le=30, description="A3 offset incl. hysteresis [dB]")
+    ttt_ms: float = Field(160.0, ge=0, le=5120, description="time to trigger [ms] (TS 38.331 "
+                          "values 0…5120 ms)")
+
+
+class NetworkConfig(_Model):
+    """Topology, carrier and radio parameters of every cell."""
+
+    layout: Literal["hex", "hermes10", "sites"] = Field(
+        "hex", description="hex: `rings` of hexagonal sites; hermes10: the Hermes paper's 10 "
+        "tri-sectorised sites (papers/000 §IV); sites: the explicit `sites` list")
+    rings: int = Field(1, ge=0, le=6, description="hex rings around the centre site (0 → 1 site, "
+                       "1 → 7, 2 → 19)")
+    isd_m: float = Field(500.0, gt=0, le=50_000, description="inter-site distance [m]")
+    sites: list[SiteConfig] = Field(default_factory=list, description="explicit site list "
+                                    "(layout = 'sites')")
+    sectors: Literal[1, 3] = Field(3, description="sectors per site (1 = omni cell)")
+    scenario: Literal["UMa", "UMi"] = Field("UMa", description="TR 38.901 propagation scenario")
+    carrier_ghz: float = Field(3.5, ge=0.5, le=100, description="carrier frequency f_c [GHz]")
+    bandwidth_mhz: float = Field(40.0, gt=0, description="channel bandwidth [MHz]; with "
+                                 "scs_khz gives N_PRB per TS 38.101-1 Table 5.3.2-1")
+    scs_khz: Literal[15, 30, 60, 120] = Field(30, description="subcarrier spacing [kHz] "
+                                              "(numerology μ = log2(scs/15))")
+    tx_power_dbm: float = Field(46.0, ge=-10, le=60, description="transmit power per cell over "
+                                "the whole bandwidth [dBm]")
+    bs_height_m: float | None = Field(None, gt=0, le=300, description="BS height [m]; default by "
+                                      "scenario (UMa 25 m, UMi 10 m, TR 38.901 Table 7.4.1-1)")
+    ue_height_m: float = Field(1.5, ge=1.0, le=22.5, description="UE height [m]")
+    noise_figure_db: float = Field(9.0, ge=0, le=20, description="UE noise figure [dB] (TR 38.901"
+                                   " calibration: 9 dB)")
+    shadowing: bool = Field(True, description="log-normal shadowing (TR 38.901 Table 7.4.1-1 σ_SF)"
+                            ", spatially consistent along UE tracks")
+    los_model: Literal["probabilistic", "los", "nlos"] = Field(
+        "probabilistic", description="LOS state: TR 38.901 Table 7.4.2-1 probability drawn with "
+        "spatial consistency, or forced")
+    antenna: AntennaConfig = Field(default_factory=AntennaConfig)
+    handover: HandoverConfig = Field(default_factory=HandoverConfig)
+    cqi_table: Literal["table1", "table2", "table3"] = Field("table1", description="CQI table of "
+                                                             "TS 38.214 Table 5.2.2.1-2/-3/-4")
+    mcs_table: Literal["qam64", "qam256", "qam64LowSE"] = Field("qam64", description="PDSCH MCS "
+                                                                "table of TS 38.214 5.1.3.1-1/-2/-3")
+    sinr_to_cqi: Literal["nr_mathworks", "lte_fan", "analytic"] = Field(
+        "nr_mathworks", description="SINR→CQI threshold table (simran.link)")
+    layers: int = Field(1, ge=1, le=8, description="MIMO layers v")
+    overhead: float = Field(0.14, ge=0, lt=1, description="overhead OH of TS 38.306 §4.1.2 "
+                            "(0.14 FR1 DL)")
+    bs_type: Literal["macro", "rrh", "micro", "pico", "femto"] = Field(
+        "macro", description="EARTH power-model class (Auer et al. 2011)")
+
+    @model_validator(mode="after")
+    def _check_sites(self):
+        if self.layout == "sites" and not self.sites:
+            raise ValueError("layout = 'sites' needs a non-empty `sites` list (no cells otherwise)")
+        if self.layout != "sites" and self.sites:
+            raise ValueError(f"`sites` is given but layout = {self.layout!r}; set layout = 'sites'")
+        return self
+
+
+class SliceConfig(_Model):
+    """A network slice of a tenant with a PRB quota in every cell."""
+
+    name: str = Field(min_length=1, max_length=64, description="slice name (unique)")
+    tenant: str = Field("default", description="tenant owning the slice")
+    quota_pct: float = Field(100.0, ge=0, le=100, description="PRB quota [% of the cell's PRBs]")
+    policy: Literal["rr", "pf", "mr"] = Field("pf", description="intra-slice scheduler: round "
+                                               "robin, proportional fair, max rate")
+
+
+class SlicingConfig(_Model):
+    """Inter-slice sharing."""
+
+    lending: bool = Field(False, description="lend PRBs a slice leaves unused to slices with "
+                          "unmet demand in the same cell (default: hard cap)")
+    pf_time_constant_ms: float = Field(100.0, gt=0, description="averaging window of the "
+                                       "proportional-fair throughput average [ms]")
+
+
+class TraceMobility(_Model):
+    """Which traces drive trace-mobility UEs (issue 3)."""
+
+    file: str = Field(description="trace-set HDF5 file (relative to the scenario file)")
+    ids: list[str] | None = Field(None, description="trace ids; default: all (or `first`)")
+    first: int | None = Field(None, ge=1, description="take the first N traces")
+    offset_s: float = Field(0.0, ge=0, description="start offset into each trace [s]")
+    end: Literal["stop", "loop", "hold"] = Field("loop", description="what happens at a trace's end")
+    sampling: Literal["hold", "interpolate"] = Field("hold", description="how samples map to ticks")
+    cell: int = Field(0, ge=0, description="serving cell of trace UEs (traces carry CQI, not "
+                      "geometry)")
+
+
+class UEGroupConfig(_Model):
+    """A group of UEs with the same slice, mobility and traffic."""
+
+    name: str = Field("ues", description="group name")
+    count: int = Field(1, ge=0, le=100_000, description="number of UEs (ignored for trace groups:"
+                       " one UE per selected trace)")
+    slice: str = Field(description="slice name the UEs belong to")
+    mobility: Literal["static", "random_waypoint", "vehicle", "trace"] = Field(
+        "static", description="static drop, random waypoint, vehicles along routes, or trace")
+    speed_mps: float = Field(0.0, ge=0, le=150, description="speed [m/s] (random waypoint, "
+                             "vehicle)")
+    route: list[tuple[float, float]] | None = Field(
+        None, description="vehicle route as [[x_m, y_m], …]; vehicles are spread along it and "
+        "loop; default: straight roads across the area")
+    area_margin_m: float = Field(0.0, ge=0, description="drop area = hull of the sites' "
+                                 "bounding box extended by ISD/2 + this margin [m]")
+    min_distance_m: float = Field(35.0, ge=0, description="minimum 2D distance to any site at "
+                                  "drop [m] (TR 38.901 Table 7.2-1: 35 m UMa, 10 m UMi)")
+    traffic: Literal["full_buffer", "cbr"] = Field("full_buffer", description="traffic model")
+    cbr_mbps: float = Field(1.0, gt=0, le=10_000, description="constant bit rate demand [Mbit/s]")
+    trace: TraceMobility | None = Field(None, description="trace selection (mobility = 'trace')")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.mobility == "trace" and self.trace is None:
+            raise ValueError("mobility = 'trace' needs a [ue_groups.trace] table")
+        if self.mobility in ("random_waypoint", "vehicle") and self.speed_mps <= 0:
+            raise ValueError(f"mobility = {self.mobility!r} needs speed_mps > 0")
+        if self.route is not None and len(self.route) < 2:
+            raise ValueError("route needs at least 2 points")
+        return self
+
+
+class EventConfig(_Model):
+    """A scripted action at a given time, applied through the control surface."""
+
+    at_s: float = Field(ge=0, description="simulated time of the action [s]")
+    action: Literal["set_slice_quota", "set_cell_power", "cell_off", "cell_on", "cell_sleep",
+                    "set_intent"] = Field(description="control-surface action")
+    cell: int | None = Field(None, ge=0, description="cell index; None = every cell")
+    slice: str | None = Field(None, description="slice name (slice actions)")
+    value: float | None = Field(None, description="quota [%], power [dBm] or intent [Mbit/s]")
+    tolerance: float | None = Field(None, ge=0, description="intent tolerance [Mbit/s]")
+
+
+class AgentConfig(_Model):
+    """An agent attached to the network at its own time scale (design §3)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    name: str = Field(min_length=1, description="agent name (unique)")
+    kind: str = Field(min_length=1, description="registered agent type (entry point group "
+                      "`simran.agents`)")
+    loop: Literal["rt", "near_rt", "non_rt"] = Field("near_rt", description="O-RAN loop class")
+    budget_ms: float | None = Field(None, gt=0, description="decision budget [ms]; default by "
+                                    "loop: rt 10, near_rt 1000, non_rt 60000")
+    period_ms: float = Field(1000.0, gt=0, description="how often the agent observes [ms]")
+    latency: str = Field("measured", description="measured | measured*<f> | fixed:<ms> | "
+                         "profile:<model> | tokens:<hardware>")
+    late: Literal["drop", "apply"] = Field("drop", description="what happens to a late decision")
+    backend: str = Field("scripted", description="auto | embedded | ollama:<model> | scripted |"
+                         " replay:<results file>")
+    params: dict[str, Any] = Field(default_factory=dict, description="agent-specific parameters")
+
+
+class OutputConfig(_Model):
+    """What is recorded."""
+
+    kpi_period_ms: float = Field(100.0, gt=0, description="KPI averaging / recording period [ms]")
+    ue_kpis: bool = Field(True, description="record UE-level KPIs")
+    ue_kpi_period_ms: float | None = Field(None, gt=0, description="UE KPI period [ms] (default: "
+                                           "kpi_period_ms); larger = decimated")
+    plots: bool = Field(False, description="write PNG plots next to the results (needs "
+                        "matplotlib: the `plot` extra)")
+
+
+class Scenario(_Model):
+    """A complete, validated scenario."""
+
+    name: str = Field("scenario", description="scenario name")
+    description: str = Field("", description="free text")
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    slicing: SlicingConfig = Field(default_factory=SlicingConfig)
+    slices: Annotated[list[SliceConfig], Field(min_length=1)] = Field(
+        default_factory=lambda: [SliceConfig(name="default")])
+    ue_groups: list[UEGroupConfig] = Field(default_factory=list)
+    events: list[EventConfig] = Field(default_factory=list)
+    agents: list[AgentConfig] = Field(default_factory=list)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    #: directory the scenario file lives in (relative paths resolve against it); not serialised
+    base_dir: str = Field(".", exclude=True, description="directory of the scenario file")
+
+    @model_validator(mode="after")
+    def _cross_checks(self):
+        names = [s.name for s in self.slices]
+        if len(set(names)) != len(names):
+            raise ValueError(f"slice names must be unique, got {names}")
+        total = sum(s.quota_pct for s in self.slices)
+        if total > 100.0 + 1e-9:
+            raise ValueError(f"slice quotas add up to {total:g} % > 100 %")
+        for i, g in enumerate(self.ue_groups):
+            if g.slice not in names:
+                raise ValueError(f"ue_groups.{i}.slice = {g.slice!r} is not a slice ({names})")
+        for i, e in enumerate(self.events):
+            if e.at_s > self.simulation.duration_s:
+                raise ValueError(f"events.{i}.at_s = {e.at_s} is after the end of the run")
+            if e.slice is not None and e.slice not in names:
+                raise ValueError(f"events.{i}.slice = {e.slice!r} is not a slice ({names})")
+        agent_names = [a.name for a in self.agents]
+        if len(set(agent_names)) != len(agent_names):
+            raise ValueError(f"agent names must be unique, got {agent_names}")
+        if self.simulation.tick_ms * 1000 != int(round(self.simulation.tick_ms * 1000)):
+            raise ValueError("simulation.tick_ms must be a whole number of microseconds")
+        return self
+
+    # ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "<dict>", base_dir: str | Path = ".") -> Scenario:
+        """Validate a raw document; raise :class:`ScenarioError` listing every problem."""
+        try:
+            scen = cls.model_validate({**data, "base_dir": str(base_dir)})
+        except ValidationError as exc:
+            raise ScenarioError(source, _problems(exc)) from None
+        return scen
+
+    def to_dict(self) -> dict:
+        """The fully resolved scenario as JSON-able data (what results files store)."""
+        return self.model_dump(mode="json")
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys) of the resolved scenario."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def resolve_path(self, p: str | Path) -> Path:
+        """Resolve a path given in the scenario relative to the scenario file's folder."""
+        p = Path(p)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"] if x not in ("function-after",))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not part of the scenario schema)"
+        elif "input" in err and err["type"] not in ("missing",):
+            msg = f"{msg} (got {err['input']!r})"
+        out.append((loc, msg))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# loading and overrides
+
+
+def read_toml(path: str | Path) -> dict:
+    """Read a TOML file; errors name the file (and line for syntax errors)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScenarioError(str(path), [("", "file not found")]) from None
+    except (PermissionError, IsADirectoryError) as exc:
+        raise ScenarioError(str(path), [("", f"cannot read file: {exc.strerror}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), [("", f"TOML syntax error: {exc}")]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(str(path), [("", "not a UTF-8 text file")]) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``path.to.field=value``; the value is read as a TOML value, else as a string."""
+    if "=" not in text:
+        raise ScenarioError("--set", [(text, "expected path.to.field=value")])
+    path, raw = text.split("=", 1)
+    path = path.strip()
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def apply_overrides(data: dict, overrides: dict[str, Any] | list[str] | tuple = (),
+                    source: str = "--set") -> dict:
+    """Return a deep copy of ``data`` with dotted-path overrides applied.
+
+    Paths use field names and list indices, e.g. ``slices.0.quota_pct``. A missing intermediate
+    table is created; a list index past the end is an error naming the path. Whether the leaf
+    field exists is checked by validation (``extra="forbid"``).
+    """
+    if isinstance(overrides, (list, tuple)):
+        overrides = dict(parse_override(o) for o in overrides)
+    out = copy.deepcopy(data)
+    for path, value in overrides.items():
+        keys = path.split(".")
+        node: Any = out
+        for i, key in enumerate(keys):
+            last = i == len(keys) - 1
+            where = ".".join(keys[: i + 1])
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ScenarioError(source, [(path, f"{where}: no list element {key!r} "
+                                                  f"(list has {len(node)})")])
+                key = int(key)
+                if last:
+                    node[key] = value
+                else:
+                    node = node[key]
+            elif isinstance(node, dict):
+                if last:
+                    node[key] = value
+                else:
+                    node = node.setdefault(key, {})
+            else:
+                raise ScenarioError(source, [(path, f"{'.'.join(keys[:i])} is a value, not a "
+                                              "table")])
+    return out
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | list[str] | tuple = ()
+                  ) -> Scenario:
+    """Load, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        TOML scenario file.
+    overrides : dict or list of "path=value"
+        ``--set`` overrides, applied before validation.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, every bad field path and the reason.
+    """
+    path = Path(path)
+    data = read_toml(path)
+    data = apply_overrides(data, overrides, source=f"{path} (--set)")
+    return Scenario.from_dict(data, source=str(path), base_dir=path.resolve().parent)

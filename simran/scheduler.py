@@ -1,0 +1,203 @@
+"""Vectorised MAC scheduler with network slices (design §5 "MAC").
+
+Every tick, for all cells at once:
+
+1. **Inter-slice**: slice *s* of cell *c* gets ``floor(quota[c, s] / 100 · N_PRB)`` PRBs (whole
+   PRBs; a hard cap by default). Quotas are validated so that they never add up to more than
+   100 %, hence a cell never grants more PRBs than it has. With ``lending`` the PRBs a slice leaves
+   unused (no UE, or demand met) — and PRBs outside every quota — are lent, in the same tick, to
+   the UEs of the same cell that still have demand (in equal shares, water-filling).
+2. **Intra-slice**: the slice's PRBs are shared among its UEs in the cell by a policy:
+
+   * ``rr`` — round robin: equal PRB shares (water-filling: a UE whose demand is met returns the
+     rest to the others);
+   * ``pf`` — proportional fair: shares ∝ the PF metric ``r_u / T_u`` (instantaneous rate over the
+     EWMA throughput). With time-invariant rates the fixed point is ``x_u ∝ 1/x_u``, i.e. equal
+     time shares — the PF optimum on static channels — and a UE above its own average gets more;
+   * ``mr`` — max rate: PRBs go to the UEs with the best rate first, each up to its demand.
+
+Shares are *fluid* within a tick: a tick of 5 ms holds ``2^μ · 5`` slots, and a fractional PRB
+share is a share of PRB-slots (time sharing across the tick's slots). This is the usual
+system-level abstraction; per-slot HARQ and BLER are not modelled (the CQI is chosen for ≤ 10 %
+BLER, TS 38.214 §5.2.2.1, and transport blocks are assumed delivered).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+POLICIES = ("rr", "pf", "mr")
+_EPS = 1e-9
+
+
+def slice_budgets(quota_pct: np.ndarray, n_prb: int, cell_on: np.ndarray) -> np.ndarray:
+    """PRBs of every (cell, slice): ``floor(quota/100 · N_PRB)``, 0 for cells that are off.
+
+    Parameters
+    ----------
+    quota_pct : ndarray, shape [C, S]
+    n_prb : int
+    cell_on : ndarray of bool, shape [C]
+
+    Returns
+    -------
+    ndarray of float, shape [C, S]
+        Whole numbers of PRBs; each row sums to at most ``n_prb`` when quotas sum to ≤ 100 %.
+    """
+    # tiny epsilon so that 50 % of 106 PRB = 53 is not floored to 52 by rounding noise
+    b = np.floor(quota_pct / 100.0 * n_prb + 1e-9)
+    return np.where(cell_on[:, None], b, 0.0)
+
+
+def water_fill(group: np.ndarray, n_groups: int, budget: np.ndarray, weight: np.ndarray,
+               need: np.ndarray, max_rounds: int = 8) -> np.ndarray:
+    """Share each group's budget among its members ∝ weight, each capped at its need.
+
+    What a member cannot use is redistributed to the others of its group (progressive filling).
+
+    Parameters
+    ----------
+    group : ndarray of int, shape [U]
+        Group of each member (−1 = not participating).
+    n_groups : int
+    budget : ndarray, shape [G]
+        Resource of each group (PRBs).
+    weight : ndarray, shape [U]
+        Positive weight of each member.
+    need : ndarray, shape [U]
+        Most a member can use (may be +inf).
+
+    Returns
+    -------
+    ndarray, shape [U]
+        Allocation; per group the sum is ≤ budget.
+    """
+    alloc = np.zeros(group.shape)
+    part = (group >= 0) & (need > _EPS) & (weight > 0)
+    g = np.where(part, group, 0)
+    remaining = budget.astype(float).copy()
+    for _ in range(max_rounds):
+        if not part.any():
+            break
+        wsum = np.bincount(g[part], weights=weight[part], minlength=n_groups)
+        share = np.zeros(group.shape)
+        share[part] = remaining[g[part]] * weight[part] / wsum[g[part]]
+        give = np.minimum(share, need - alloc)
+        give[~part] = 0.0
+        alloc += give
+        remaining -= np.bincount(g[part], weights=give[part], minlength=n_groups)
+        remaining = np.maximum(remaining, 0.0)
+        part &= (need - alloc > _EPS)
+        if not (remaining[g[part]] > _EPS).any():
+            break
+    return alloc
+
+
+def max_rate_fill(group: np.ndarray, n_groups: int, budget: np.ndarray, rate: np.ndarray,
+                  need: np.ndarray) -> np.ndarray:
+    """Give each group's budget to its best-rate members first, each up to its need.
+
+    Ties are broken by member index (lower first), so the result is deterministic.
+    """
+    alloc = np.zeros(group.shape)
+    part = np.flatnonzero((group >= 0) & (need > _EPS) & (rate > 0))
+    if part.size == 0:
+        return alloc
+    g = group[part]
+    order = np.lexsort((part, -rate[part], g))  # by group, then rate desc, then index
+    idx, g = part[order], g[order]
+    cap = np.minimum(need[idx], budget[g])
+    csum = np.cumsum(cap)
+    start = np.searchsorted(g, np.arange(n_groups))          # first row of each group
+    before = csum - cap - np.where(start[g] > 0, csum[start[g] - 1], 0.0)
+    alloc[idx] = np.clip(budget[g] - before, 0.0, cap)
+    return alloc
+
+
+class SliceScheduler:
+    """Per-tick PRB allocation for all cells × slices × UEs.
+
+    Parameters
+    ----------
+    n_cells, n_slices : int
+    n_prb : int
+        PRBs per cell (TS 38.101-1 Table 5.3.2-1).
+    slice_policy : sequence of str, length S
+        Intra-slice policy per slice (``rr``, ``pf`` or ``mr``).
+    lending : bool
+        Lend PRBs a slice leaves unused to other slices of the same cell.
+    pf_beta : float
+        EWMA weight of the proportional-fair average per tick (tick / time constant).
+    """
+
+    def __init__(self, n_cells: int, n_slices: int, n_prb: int, slice_policy, lending: bool,
+                 pf_beta: float):
+        self.C, self.S, self.n_prb = n_cells, n_slices, int(n_prb)
+        pol = np.asarray([POLICIES.index(p) for p in slice_policy])
+        self.slice_policy = pol
+        self.lending = bool(lending)
+        self.pf_beta = float(pf_beta)
+        self.avg_bps: np.ndarray | None = None
+
+    def allocate(self, serving: np.ndarray, ue_slice: np.ndarray, active: np.ndarray,
+                 bits_per_prb: np.ndarray, demand_bits: np.ndarray, quota_pct: np.ndarray,
+                 cell_on: np.ndarray, tick_s: float) -> np.ndarray:
+        """PRBs (fractional PRB-slot shares) granted to every UE this tick.
+
+        Parameters
+        ----------
+        serving : ndarray of int, shape [U]
+            Serving cell of each UE.
+        ue_slice : ndarray of int, shape [U]
+        active : ndarray of bool, shape [U]
+            UEs present in the network this tick.
+        bits_per_prb : ndarray, shape [U]
+            Bits one PRB carries for this UE during the tick (0 = out of range, CQI 0).
+        demand_bits : ndarray, shape [U]
+            Bits waiting (+inf = full buffer).
+        quota_pct : ndarray, shape [C, S]
+        cell_on : ndarray of bool, shape [C]
+        tick_s : float
+
+        Returns
+        -------
+        ndarray, shape [U]
+            PRBs per UE; per cell they sum to ≤ N_PRB and per (cell, slice) to ≤ its budget
+            unless lending moved unused PRBs.
+        """
+        U = serving.shape[0]
+        if self.avg_bps is None or self.avg_bps.shape[0] != U:
+            self.avg_bps = np.full(U, 1e3)
+        ok = active & (bits_per_prb > 0) & cell_on[serving]
+        need = np.where(ok, demand_bits / np.where(bits_per_prb > 0, bits_per_prb, 1.0), 0.0)
+        need = np.minimum(need, float(self.n_prb))
+        group = np.where(ok, serving * self.S + ue_slice, -1)
+        budget = slice_budgets(quota_pct, self.n_prb, cell_on).ravel()        # [C*S]
+        pol = self.slice_policy[ue_slice]                                      # [U]
+        rate = bits_per_prb / tick_s                                           # [U] bit/s per PRB
+        alloc = self._fill(group, self.C * self.S, budget, pol, rate, need)
+        if self.lending:
+            used = np.bincount(serving[ok], weights=alloc[ok], minlength=self.C)
+            spare = np.where(cell_on, self.n_prb - used, 0.0)
+            left = need - alloc
+            cgroup = np.where(ok & (left > _EPS), serving, -1)
+            # one pool per cell across slices with different policies: shared equally
+            # (water-filling), so no policy's metric scale dominates another's
+            alloc += water_fill(cgroup, self.C, spare, np.ones_like(rate), left)
+        served_bps = alloc * bits_per_prb / tick_s
+        self.avg_bps = np.where(active, (1 - self.pf_beta) * self.avg_bps
+                                + self.pf_beta * served_bps, self.avg_bps)
+        return alloc
+
+    def _fill(self, group, n_groups, budget, pol, rate, need):
+        """Apply each UE's slice policy within its group."""
+        alloc = np.zeros(group.shape)
+        is_mr = pol == 2
+        if is_mr.any():
+            g = np.where(is_mr, group, -1)
+            alloc += max_rate_fill(g, n_groups, budget, rate, need)
+        if (~is_mr).any():
+            weight = np.where(pol == 1, rate / np.maximum(self.avg_bps, 1.0), 1.0)
+            g = np.where(~is_mr, group, -1)
+            alloc += water_fill(g, n_groups, budget, weight, need)
+        return alloc

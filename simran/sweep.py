@@ -1,0 +1,559 @@
+"""Sweep files: a base scenario, fixed overrides and explicit axes → a frozen list of runs.
+
+A sweep file (TOML) names a base scenario and an explicit ``[sweep]`` table (design §6, §8)::
+
+    base = "../quickstart.toml"            # relative to the sweep file
+    [set]                                  # fixed overrides of every run
+    "simulation.duration_s" = 2
+    [sweep]
+    grid = { "slices.0.quota_pct" = [20, 40, 60], "ue_groups.0.count" = [5, 10] }  # cartesian
+    zip = { "network.isd_m" = [200, 500], "network.scenario" = ["UMi", "UMa"] }     # lock-step
+    replications = 3                       # or: seeds = [1, 2, 3]
+    root_seed = 7                          # default: the base scenario's simulation.seed
+    metrics = ["throughput_mbps_mean", "slice.*.throughput_mbps_mean"]  # empty = all
+
+Only ``grid`` and ``zip`` entries are axes: a list-valued scenario parameter is never silently a
+sweep axis (style.md, "What to avoid"). The runs are the cartesian product of the grid points
+(first axis slowest), the zip rows and the replications (fastest).
+
+**Seeds.** ``seeds = [...]`` are used as they are (replication ``r`` is the index in the list).
+``replications = N`` derives seed ``r`` from the root seed with numpy's ``SeedSequence``::
+
+    seed_r = SeedSequence(root_seed, spawn_key=(r,)).generate_state(1, uint32)[0]
+
+the RngRun-style replication scheme of style.md point 5: independent, well-mixed 32-bit seeds
+that depend only on ``(root_seed, r)``, so adding replications never changes the existing ones.
+The seed is written to ``simulation.seed`` of each run's scenario.
+
+**Run identity.** Every run is resolved and validated before anything runs (a bad value fails
+the sweep, not run 37 of 60). Its id is the first 12 hex digits of the SHA-256 of the canonical
+JSON of the fully resolved scenario (which includes the seed): the same resolved scenario gets
+the same id whatever the sweep file looked like, and any change gives a new id.
+
+**Executors.** One seam, :class:`Executor`: ``run(fn, specs)`` yields ``(spec, record or
+exception)`` as runs complete. :class:`SerialExecutor` (in-process, for debugging),
+:class:`LocalPoolExecutor` (process pool) and :class:`DaskExecutor` (Dask distributed). A run's
+result never depends on the executor: everything random comes from the seed in its scenario.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from concurrent.futures import ProcessPoolExecutor as _Pool
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from simran.errors import ScenarioError, SweepError
+from simran.scenario import Scenario, apply_overrides, read_toml
+
+SEED_PATH = "simulation.seed"
+RUN_ID_LEN = 12
+MAX_REPORTED = 8  # problems listed in one error before "… and N more"
+
+
+# --------------------------------------------------------------------------------------------
+# the sweep file
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SweepTable(_Model):
+    """The ``[sweep]`` table: axes, replications and the metrics to collect."""
+
+    grid: dict[str, Any] = Field(default_factory=dict, description="cartesian axes: dotted "
+                                 "scenario path → list of values")
+    zip_: dict[str, Any] = Field(default_factory=dict, alias="zip", description="lock-step axes "
+                                 "(equal lengths): dotted path → list of values")
+    seeds: list[int] | None = Field(None, min_length=1, description="explicit seeds, one "
+                                    "replication each")
+    replications: int | None = Field(None, ge=1, le=100_000, description="number of "
+                                     "replications with SeedSequence-derived seeds")
+    root_seed: int | None = Field(None, ge=0, description="root of the derived seeds (default: "
+                                  "the base scenario's simulation.seed)")
+    metrics: list[str] = Field(default_factory=list, description="summary metrics to collect "
+                               "(fnmatch patterns); empty = all")
+
+
+class SweepFile(_Model):
+    """A sweep file: the base scenario, fixed overrides and the ``[sweep]`` table."""
+
+    base: str = Field(description="base scenario file, relative to the sweep file")
+    name: str = Field("", description="campaign name (free text)")
+    description: str = Field("", description="free text")
+    set_: dict[str, Any] = Field(default_factory=dict, alias="set", description="fixed "
+                                 "overrides of every run (dotted paths; nested tables merge)")
+    sweep: SweepTable = Field(default_factory=SweepTable)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of the sweep: the swept values, the replication and the seed (None = base's)."""
+
+    params: dict[str, Any]
+    replication: int = 0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A fully resolved, validated run: what a worker needs (picklable)."""
+
+    run_id: str
+    params: dict[str, Any]
+    replication: int
+    seed: int
+    scenario: Scenario = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A loaded sweep file (validated syntax; :meth:`plan` validates the runs)."""
+
+    path: Path
+    spec: SweepFile
+    grid: dict[str, list]
+    zip: dict[str, list]
+    fixed: dict[str, Any]
+
+    @property
+    def base_path(self) -> Path:
+        return (self.path.parent / self.spec.base).resolve()
+
+    @property
+    def axes(self) -> list[str]:
+        """Swept parameter paths, in declaration order (grid, then zip)."""
+        return [*self.grid, *self.zip]
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.spec.sweep.metrics)
+
+    def points(self) -> list[Point]:
+        """Expand the sweep (no validation against the scenario)."""
+        return expand(self.grid, self.zip, self._seeds())
+
+    def plan(self) -> list[RunSpec]:
+        """Resolve and validate every run; raise :class:`SweepError` before anything runs."""
+        return plan_runs(self)
+
+    def _seeds(self) -> list[int] | None:
+        sw = self.spec.sweep
+        if sw.seeds is not None:
+            return list(sw.seeds)
+        if sw.replications is None:
+            return None
+        root = sw.root_seed if sw.root_seed is not None else _base_seed(self)
+        return derive_seeds(root, sw.replications)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and check a sweep file (syntax, schema, axis shapes); errors name file and axis."""
+    path = Path(path)
+    try:
+        data = read_toml(path)
+    except ScenarioError as exc:
+        raise SweepError(str(exc).replace("invalid scenario", "invalid sweep file")) from None
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"  - {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise SweepError(f"{path}: invalid sweep file\n" + "\n".join(lines)) from None
+    grid = _axes(path, "grid", spec.sweep.grid)
+    zipped = _axes(path, "zip", spec.sweep.zip_)
+    fixed = flatten(spec.set_)
+    _check_axes(path, spec, grid, zipped, fixed)
+    return Sweep(path=path, spec=spec, grid=grid, zip=zipped, fixed=fixed)
+
+
+def flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested TOML tables to dotted paths (``[set.simulation]`` ≡ ``"simulation.x"``)."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+def _axes(path: Path, kind: str, table: dict) -> dict[str, list]:
+    axes = flatten(table)
+    for name, values in axes.items():
+        if not isinstance(values, list):
+            raise SweepError(f"{path}: [sweep.{kind}] axis '{name}': values must be a list, got "
+                             f"{values!r}")
+        if not values:
+            raise SweepError(f"{path}: [sweep.{kind}] axis '{name}': empty axis (no values)")
+    return axes
+
+
+def _check_axes(path: Path, spec: SweepFile, grid: dict, zipped: dict, fixed: dict) -> None:
+    sw = spec.sweep
+    if both := sorted(set(grid) & set(zipped)):
+        raise SweepError(f"{path}: axis '{both[0]}' is in both [sweep.grid] and [sweep.zip]")
+    if fixed_too := sorted((set(grid) | set(zipped)) & set(fixed)):
+        raise SweepError(f"{path}: axis '{fixed_too[0]}' is swept and also fixed in [set]")
+    lengths = {name: len(v) for name, v in zipped.items()}
+    if len(set(lengths.values())) > 1:
+        raise SweepError(f"{path}: [sweep.zip] axes must have equal lengths, got "
+                         + ", ".join(f"'{k}': {n}" for k, n in lengths.items()))
+    if sw.seeds is not None and sw.replications is not None:
+        raise SweepError(f"{path}: [sweep] give either seeds or replications, not both")
+    if sw.root_seed is not None and sw.replications is None:
+        raise SweepError(f"{path}: [sweep] root_seed needs replications = N")
+    if sw.seeds is not None and len(set(sw.seeds)) != len(sw.seeds):
+        raise SweepError(f"{path}: [sweep] seeds must be distinct, got {sw.seeds}")
+    if SEED_PATH in grid or SEED_PATH in zipped:
+        raise SweepError(f"{path}: axis '{SEED_PATH}': use [sweep] seeds = [...] or "
+                         "replications = N instead of a seed axis")
+    if SEED_PATH in fixed and (sw.seeds is not None or sw.replications is not None):
+        raise SweepError(f"{path}: [set] '{SEED_PATH}' conflicts with [sweep] seeds/replications")
+
+
+# --------------------------------------------------------------------------------------------
+# expansion, seeds, ids
+
+
+def expand(grid: dict[str, list], zipped: dict[str, list],
+           seeds: Sequence[int] | None = None) -> list[Point]:
+    """Cartesian product of the grid (first axis slowest) × zip rows × seeds (fastest)."""
+    grid_points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+    n_zip = len(next(iter(zipped.values()))) if zipped else 1
+    zip_rows = [{k: v[i] for k, v in zipped.items()} for i in range(n_zip)]
+    reps = list(enumerate(seeds)) if seeds is not None else [(0, None)]
+    return [Point({**g, **z}, rep, seed)
+            for g in grid_points for z in zip_rows for rep, seed in reps]
+
+
+def derive_seeds(root_seed: int, n: int) -> list[int]:
+    """Seeds of replications ``0 … n-1``: ``SeedSequence(root_seed, spawn_key=(r,))``, 32 bit."""
+    seeds = [int(np.random.SeedSequence(root_seed, spawn_key=(r,)).generate_state(
+        1, dtype=np.uint32)[0]) for r in range(n)]
+    if len(set(seeds)) != n:  # 32-bit birthday collision: ~n²/2³³, never in practice
+        raise SweepError(f"derived seeds collide for root_seed={root_seed}, n={n}; "
+                         "choose another root_seed")
+    return seeds
+
+
+def canonical_json(data: Any) -> str:
+    """Sorted-key, compact JSON: equal data ⇒ equal text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def run_id(scenario: Scenario | dict) -> str:
+    """Short SHA-256 of the canonical JSON of the fully resolved scenario (incl. its seed)."""
+    data = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()[:RUN_ID_LEN]
+
+
+# --------------------------------------------------------------------------------------------
+# planning = resolving and validating every run
+
+
+def _base_data(sweep: Sweep) -> dict:
+    if not sweep.base_path.is_file():
+        raise SweepError(f"{sweep.path}: base = {sweep.spec.base!r}: scenario file "
+                         f"{sweep.base_path} not found")
+    try:
+        data = read_toml(sweep.base_path)
+        Scenario.from_dict(data, source=str(sweep.base_path), base_dir=sweep.base_path.parent)
+    except ScenarioError as exc:
+        raise SweepError(f"{sweep.path}: base scenario is invalid:\n{exc}") from None
+    return data
+
+
+def _base_seed(sweep: Sweep) -> int:
+    return _resolve(sweep, _base_data(sweep), {}).simulation.seed
+
+
+def _resolve(sweep: Sweep, data: dict, overrides: dict) -> Scenario:
+    src = str(sweep.base_path)
+    merged = apply_overrides(data, {**sweep.fixed, **overrides}, source=src)
+    return Scenario.from_dict(merged, source=src, base_dir=sweep.base_path.parent)
+
+
+def plan_runs(sweep: Sweep) -> list[RunSpec]:
+    """Resolve every point against the base scenario; every problem is reported at once."""
+    data = _base_data(sweep)
+    problems: dict[str, None] = {}  # ordered set of messages
+    try:
+        _resolve(sweep, data, {})
+    except ScenarioError as exc:
+        for loc, reason in exc.problems:
+            problems[f"[set] {_owner(loc, sweep.fixed) or loc}: {reason}"] = None
+        raise SweepError(_report(sweep, problems)) from None
+    specs = [s for p in sweep.points() if (s := _plan_one(sweep, data, p, problems))]
+    _check_duplicates(sweep, specs, problems)
+    if problems:
+        raise SweepError(_report(sweep, problems))
+    return specs
+
+
+def _plan_one(sweep: Sweep, data: dict, point: Point, problems: dict) -> RunSpec | None:
+    overrides = dict(point.params)
+    if point.seed is not None:
+        overrides[SEED_PATH] = point.seed
+    try:
+        scn = _resolve(sweep, data, overrides)
+    except ScenarioError as exc:
+        for loc, reason in exc.problems:
+            problems[_attribute(loc, reason, point)] = None
+        return None
+    return RunSpec(run_id(scn), point.params, point.replication, scn.simulation.seed, scn)
+
+
+def _attribute(loc: str, reason: str, point: Point) -> str:
+    axis = _owner(loc, point.params)
+    if axis is not None:
+        return f"axis '{axis}' = {point.params[axis]!r}: {loc}: {reason}"
+    where = ", ".join(f"{k}={v!r}" for k, v in point.params.items()) or "the base point"
+    return f"run with {where}: {loc or '<root>'}: {reason}"
+
+
+def _owner(loc: str, params: dict) -> str | None:
+    """The override path that ``loc`` (a validation error's field path) lies under, if any."""
+    inside = [p for p in params if loc == p or loc.startswith(p + ".")]
+    if inside:
+        return inside[0]
+    below = [p for p in params if loc and p.startswith(loc + ".")]
+    return below[0] if len(below) == 1 else None  # a model check of the axis' own table
+
+
+def _check_duplicates(sweep: Sweep, specs: list[RunSpec], problems: dict) -> None:
+    seen: dict[str, RunSpec] = {}
+    for s in specs:
+        if s.run_id in seen:
+            a, b = seen[s.run_id], s
+            problems[f"runs {a.params} (seed {a.seed}) and {b.params} (seed {b.seed}) resolve to "
+                     "the same scenario (equal after validation)"] = None
+        seen[s.run_id] = s
+
+
+def _report(sweep: Sweep, problems: dict) -> str:
+    lines = list(problems)
+    more = len(lines) - MAX_REPORTED
+    lines = lines[:MAX_REPORTED] + ([f"… and {more} more"] if more > 0 else [])
+    return (f"{sweep.path}: sweep does not validate against base {sweep.base_path} "
+            f"({len(problems)} problem(s))\n" + "\n".join(f"  - {x}" for x in lines))
+
+
+# --------------------------------------------------------------------------------------------
+# executors
+
+
+Runner = Callable[[RunSpec], dict]
+Completion = tuple[RunSpec, "dict | BaseException"]
+
+
+class WorkerLost(SweepError):
+    """The process running a run died (crash, OOM kill, kill -9) before it reported."""
+
+
+class Executor(Protocol):
+    """Runs ``fn(spec)`` for every spec and yields completions in completion order.
+
+    Exceptions raised by ``fn`` or by the infrastructure (:class:`WorkerLost`) are yielded, not
+    raised, so one run never stops the campaign. Use as a context manager (start / shut down).
+    """
+
+    workers: int
+    description: str
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]: ...
+
+
+class SerialExecutor:
+    """Runs in this process, one after the other (debugging: breakpoints work)."""
+
+    workers = 1
+    description = "in-process (serial)"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]:
+        for spec in specs:
+            try:
+                yield spec, fn(spec)
+            except Exception as exc:  # noqa: BLE001 - reported as the run's failure
+                yield spec, exc
+
+
+class LocalPoolExecutor:
+    """A ``concurrent.futures`` process pool on this machine.
+
+    Workers are started with ``spawn``: a fresh interpreter that inherits no threads, locks or
+    open HDF5 handles from the parent (``fork`` of a process that runs tqdm's monitor thread, h5py
+    or a Dask client can deadlock or corrupt state), and the same behaviour on Linux, macOS and
+    Windows. Its start-up cost (one interpreter + imports per worker) is paid once per campaign.
+
+    At most ``workers`` runs are in flight. If a worker dies (segfault, OOM killer, kill -9)
+    the pool breaks: only the in-flight runs are reported as :class:`WorkerLost` (recorded as
+    failed, re-run with ``--retry-failed``); a fresh pool takes the remaining runs.
+    """
+
+    def __init__(self, workers: int):
+        if workers < 1:
+            raise SweepError(f"workers must be ≥ 1, got {workers}")
+        self.workers = int(workers)
+        self.description = f"local process pool ({self.workers} worker(s), spawn)"
+        self._pool: _Pool | None = None
+
+    def _new_pool(self) -> _Pool:
+        return _Pool(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def __enter__(self) -> Self:
+        self._pool = self._new_pool()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]:
+        queue, inflight = deque(specs), {}
+        while queue or inflight:
+            while queue and len(inflight) < self.workers:
+                spec = queue.popleft()
+                inflight[self._pool.submit(fn, spec)] = spec
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                spec = inflight.pop(fut)
+                outcome = _outcome(fut)
+                broken |= isinstance(outcome, WorkerLost)
+                yield spec, outcome
+            if broken:  # every other in-flight run went down with the pool
+                wait(inflight)
+                for fut, spec in inflight.items():
+                    yield spec, _outcome(fut)
+                inflight.clear()
+                self.__exit__()
+                self._pool = self._new_pool()
+
+
+def _outcome(fut) -> dict | BaseException:
+    try:
+        return fut.result()
+    except BrokenProcessPool as exc:
+        return WorkerLost(f"worker process died while this run was in flight ({exc}); it may "
+                          "be the cause or a bystander — re-run with --retry-failed")
+    except Exception as exc:  # noqa: BLE001 - yielded to the campaign
+        return exc
+
+
+class DaskExecutor:
+    """Dask distributed: ``tcp://host:port`` (a running scheduler) or ``local:N``.
+
+    ``local:N`` starts a ``LocalCluster(n_workers=N, threads_per_worker=1, processes=True)``
+    and closes it afterwards. Workers must import the same simran and see the campaign folder at
+    the same path (a shared file system on a cluster). Dask re-runs the tasks of a worker that
+    died; a run that keeps killing workers is reported as :class:`WorkerLost`.
+    """
+
+    def __init__(self, address: str, *, timeout_s: float = 5.0):
+        self.address = address
+        self.timeout_s = timeout_s
+        self.workers = 0
+        self.description = f"Dask ({address})"
+        self._client = self._cluster = None
+
+    def __enter__(self) -> Self:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise SweepError("the Dask executor needs dask.distributed: "
+                             "pip install simran[distributed]") from None
+        if self.address.startswith("local:"):
+            self._cluster = LocalCluster(n_workers=_local_n(self.address), threads_per_worker=1,
+                                         processes=True, dashboard_address=None,
+                                         silence_logs=40)
+            self._client = Client(self._cluster)
+        else:
+            self._client = _connect(Client, self.address, self.timeout_s)
+        self.workers = max(1, sum(self._client.nthreads().values()))
+        self.description = f"Dask ({self.address}, {self.workers} worker thread(s))"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for obj in (self._client, self._cluster):
+            if obj is not None:
+                obj.close()
+        self._client = self._cluster = None
+
+    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        futures = {self._client.submit(fn, s, pure=False, key=f"simran-run-{s.run_id}-"
+                                       f"{id(s):x}"): s for s in specs}
+        try:
+            for fut in as_completed(futures):
+                spec = futures.pop(fut)
+                try:
+                    yield spec, fut.result()
+                except KilledWorker as exc:
+                    yield spec, WorkerLost(f"Dask worker died running this run ({exc})")
+                except CancelledError as exc:
+                    raise SweepError(f"lost the Dask scheduler at {self.address}: finished "
+                                         "runs are kept; run again to resume") from exc
+                except Exception as exc:  # noqa: BLE001 - yielded to the campaign
+                    yield spec, exc
+        finally:
+            self._client.cancel(list(futures))
+
+
+def _local_n(address: str) -> int:
+    n = address.removeprefix("local:")
+    if not n.isdigit() or int(n) < 1:
+        raise SweepError(f"--dask {address!r}: expected local:N with N ≥ 1")
+    return int(n)
+
+
+def _connect(client_cls, address: str, timeout_s: float):
+    if "://" not in address:
+        raise SweepError(f"--dask {address!r}: expected tcp://host:port or local:N")
+    try:
+        return client_cls(address, timeout=timeout_s)
+    except (OSError, TimeoutError) as exc:
+        raise SweepError(f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
+                         f"({type(exc).__name__}: {exc}); is `dask scheduler` running?") from None
+
+
+def make_executor(workers: int | None = None, dask: str | None = None) -> Executor:
+    """``--workers N`` (0 = in-process) or ``--dask ADDRESS``; default: one worker per CPU."""
+    if dask is not None and workers is not None:
+        raise SweepError("give either --workers or --dask, not both")
+    if dask is not None:
+        return DaskExecutor(dask)
+    if workers == 0:
+        return SerialExecutor()
+    return LocalPoolExecutor(workers or max(1, multiprocessing.cpu_count()))
+
+
+
+__all__ = ["DaskExecutor", "Executor", "LocalPoolExecutor", "Point", "RunSpec", "SerialExecutor",
+           "Sweep", "SweepFile", "WorkerLost", "canonical_json", "derive_seeds", "expand",
+           "load_sweep", "make_executor", "plan_runs", "run_id"]
