@@ -154,8 +154,9 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m):
     delta = ue_xy[None, :, :] - bs_xy[:, None, :]
     d2d = np.hypot(delta[..., 0], delta[..., 1])
     # [C, U]: UE height minus antenna height
-    dz = np.asarray(ue_height_m, dtype=float)[None] - np.asarray(bs_height_m, dtype=float)[..., None]
-    dz = np.broadcast_to(dz, d2d.shape)
+    h_ue = np.asarray(ue_height_m, dtype=float)[None]
+    h_bs = np.asarray(bs_height_m, dtype=float)[..., None]
+    dz = np.broadcast_to(h_ue - h_bs, d2d.shape)
     bearing = np.degrees(np.arctan2(delta[..., 1], delta[..., 0]))
     phi_off = wrap_deg(bearing - np.asarray(bs_azimuth_deg, dtype=float)[:, None])
     zenith = np.degrees(np.arctan2(d2d, dz))

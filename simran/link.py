@@ -16,7 +16,7 @@ MCS ``-1`` has efficiency 0 and TBS 0.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -272,7 +272,7 @@ def _se_rule(cqi_tab: np.ndarray, mcs_tab: np.ndarray) -> np.ndarray:
     return np.concatenate([[-1], highest]).astype(np.int16)
 
 
-@lru_cache(maxsize=None)
+@cache
 def cqi_to_mcs_lut(cqi_table_name: str = "table1", mcs_table_name: str = "qam64") -> np.ndarray:
     """16-entry CQI→MCS lookup array for one (CQI table, MCS table) pair (C.3), cached.
 
@@ -344,11 +344,11 @@ def mcs_efficiency(mcs, mcs_table: str = "qam64") -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 def numerology(scs_khz: float) -> int:
     """Numerology μ with SCS = 15·2^μ kHz (TS 38.211 §4.2); μ = 0..6 (15..960 kHz)."""
-    mu = int(round(np.log2(float(scs_khz) / 15.0))) if scs_khz > 0 else -1
-    if not 0 <= mu <= 6 or 15 * 2**mu != scs_khz:
-        raise LinkError(f"unsupported subcarrier spacing {scs_khz} kHz; valid: "
-                        "15, 30, 60, 120, 240, 480, 960 kHz")
-    return mu
+    for mu in range(7):
+        if 15 * 2**mu == scs_khz:
+            return mu
+    raise LinkError(f"unsupported subcarrier spacing {scs_khz} kHz; valid: "
+                    "15, 30, 60, 120, 240, 480, 960 kHz")
 
 
 def slots_per_ms(scs_khz: float) -> int:

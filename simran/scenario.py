@@ -117,12 +117,23 @@ class NetworkConfig(_Model):
     bs_type: Literal["macro", "rrh", "micro", "pico", "femto"] = Field(
         "macro", description="EARTH power-model class (Auer et al. 2011)")
 
+    @property
+    def frequency_range(self) -> str:
+        """FR1 up to 7.125 GHz, FR2 above (TS 38.104 §5.1)."""
+        return "FR1" if self.carrier_ghz <= 7.125 else "FR2"
+
     @model_validator(mode="after")
     def _check_sites(self):
         if self.layout == "sites" and not self.sites:
             raise ValueError("layout = 'sites' needs a non-empty `sites` list (no cells otherwise)")
         if self.layout != "sites" and self.sites:
             raise ValueError(f"`sites` is given but layout = {self.layout!r}; set layout = 'sites'")
+        from simran.link import prb_count
+
+        try:
+            prb_count(self.bandwidth_mhz, self.scs_khz, self.frequency_range)
+        except ValueError as exc:
+            raise ValueError(_at("bandwidth_mhz", str(exc))) from None
         return self
 
 
@@ -255,23 +266,28 @@ class Scenario(_Model):
     def _cross_checks(self):
         names = [s.name for s in self.slices]
         if len(set(names)) != len(names):
-            raise ValueError(f"slice names must be unique, got {names}")
+            raise ValueError(_at("slices", f"slice names must be unique, got {names}"))
         total = sum(s.quota_pct for s in self.slices)
         if total > 100.0 + 1e-9:
-            raise ValueError(f"slice quotas add up to {total:g} % > 100 %")
+            raise ValueError(_at("slices", f"quota_pct values add up to {total:g} % > 100 %"))
         for i, g in enumerate(self.ue_groups):
             if g.slice not in names:
-                raise ValueError(f"ue_groups.{i}.slice = {g.slice!r} is not a slice ({names})")
+                raise ValueError(_at(f"ue_groups.{i}.slice", f"{g.slice!r} is not a slice "
+                                     f"({', '.join(names)})"))
         for i, e in enumerate(self.events):
-            if e.at_s > self.simulation.duration_s:
-                raise ValueError(f"events.{i}.at_s = {e.at_s} is after the end of the run")
             if e.slice is not None and e.slice not in names:
-                raise ValueError(f"events.{i}.slice = {e.slice!r} is not a slice ({names})")
+                raise ValueError(_at(f"events.{i}.slice", f"{e.slice!r} is not a slice "
+                                     f"({', '.join(names)})"))
+            needs_value = e.action in ("set_slice_quota", "set_cell_power", "set_intent")
+            if needs_value and e.value is None:
+                raise ValueError(_at(f"events.{i}.value", f"action {e.action} needs a value"))
+            if e.action in ("set_slice_quota", "set_intent") and e.slice is None:
+                raise ValueError(_at(f"events.{i}.slice", f"action {e.action} needs a slice"))
         agent_names = [a.name for a in self.agents]
         if len(set(agent_names)) != len(agent_names):
-            raise ValueError(f"agent names must be unique, got {agent_names}")
+            raise ValueError(_at("agents", f"agent names must be unique, got {agent_names}"))
         if self.simulation.tick_ms * 1000 != int(round(self.simulation.tick_ms * 1000)):
-            raise ValueError("simulation.tick_ms must be a whole number of microseconds")
+            raise ValueError(_at("simulation.tick_ms", "must be a whole number of microseconds"))
         return self
 
     # ----------------------------------------------------------------------------------------
@@ -298,11 +314,23 @@ class Scenario(_Model):
         return p if p.is_absolute() else Path(self.base_dir) / p
 
 
+def _at(path: str, reason: str) -> str:
+    """Message of a cross-field check, tagged with the field path it is about."""
+    return f"@{path}@{reason}"
+
+
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"] if x not in ("function-after",))
         msg = err["msg"]
+        if "@" in msg and msg.count("@") >= 2 and err["type"] == "value_error":
+            _, sub, reason = msg.split("@", 2)
+            out.append((".".join(p for p in (loc, sub) if p), reason))
+            continue
+        if err["type"] == "value_error":
+            out.append((loc, msg.removeprefix("Value error, ")))
+            continue
         if err["type"] == "extra_forbidden":
             msg = "unknown field (not part of the scenario schema)"
         elif "input" in err and err["type"] not in ("missing",):

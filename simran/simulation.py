@@ -139,7 +139,7 @@ class Simulation:
             self.topo = topology.from_sites(xy, sectors=n.sectors, isd_m=n.isd_m)
         self.C = int(self.topo.cell_xy.shape[0])
         self.S = len(self.scenario.slices)
-        self.n_prb = link.prb_count(n.bandwidth_mhz, n.scs_khz)
+        self.n_prb = link.prb_count(n.bandwidth_mhz, n.scs_khz, n.frequency_range)
         self.bs_height_m = n.bs_height_m or DEFAULT_BS_HEIGHT_M[n.scenario]
         # per-PRB noise: 12 subcarriers × SCS (C.8)
         self.noise_mw = float(db_to_lin(channel.thermal_noise_dbm(12 * n.scs_khz * 1e3,

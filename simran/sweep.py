@@ -557,3 +557,12 @@ def make_executor(workers: int | None = None, dask: str | None = None) -> Execut
 __all__ = ["DaskExecutor", "Executor", "LocalPoolExecutor", "Point", "RunSpec", "SerialExecutor",
            "Sweep", "SweepFile", "WorkerLost", "canonical_json", "derive_seeds", "expand",
            "load_sweep", "make_executor", "plan_runs", "run_id"]
+
+
+def __getattr__(name: str):
+    """Lazy re-exports from :mod:`simran.campaign` (which imports this module)."""
+    if name in ("load_campaign", "run_campaign", "campaign_status", "plot_metric", "run_one"):
+        from simran import campaign
+
+        return getattr(campaign, name)
+    raise AttributeError(f"module 'simran.sweep' has no attribute {name!r}")

@@ -783,18 +783,11 @@ def import_ucc5g(zip_path, out_path, *, max_fill_s: int = 3, min_segment_s: int 
                                     f"{str(out_path)!r}, max_fill_s={max_fill_s}, "
                                     f"min_segment_s={min_segment_s})",
         "licence": "GPL-3.0", "citation": UCC5G_CITATION, "source": UCC5G_SOURCE,
-        "source_sha256": result.source_sha256, "cleaning_rules": json_dumps(UCC5G_RULES),
+        "source_sha256": result.source_sha256, "cleaning_rules": UCC5G_RULES,
         "parameters": result.parameters, "cleaning_totals": result.totals,
     }
     result.out_path = write_trace_set(out_path, result.traces, attrs)
     return result
-
-
-def json_dumps(obj) -> str:
-    """Compact, key-sorted JSON (stable attrs)."""
-    import json
-
-    return json.dumps(obj, sort_keys=True)
 
 
 def format_ucc5g_report(result: Ucc5gImport) -> str:

@@ -71,7 +71,8 @@ UNITS: dict[str, str] = {"t_s": "s", "cqi": "CQI index 0-15", **{
     k: u for k, (_, u) in OPTIONAL_FIELDS.items()}}
 """Unit of every dataset name (stored per trace in the ``units`` attribute)."""
 
-JSON_ATTRS = frozenset({"units", "cleaning", "parameters", "cleaning_totals", "source_rows"})
+JSON_ATTRS = frozenset({"units", "cleaning", "parameters", "cleaning_totals", "cleaning_rules",
+                        "source_rows"})
 """Attribute names whose values are dicts/lists stored as JSON text."""
 
 _COMPRESSION = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
@@ -319,7 +320,7 @@ def write_trace_set(path, traces, attrs: dict | None = None) -> Path:
                   "format_version": FORMAT_VERSION}
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        with h5py.File(tmp, "w") as f:
+        with h5py.File(tmp, "w", libver=("v110", "latest")) as f:
             _write_attrs(f.attrs, file_attrs)
             group = f.create_group("traces")
             for trace in traces:
@@ -333,8 +334,8 @@ def write_trace_set(path, traces, attrs: dict | None = None) -> Path:
 
 def _write_trace(parent, trace: Trace) -> None:
     g = parent.create_group(trace.id)
-    g.create_dataset("t_s", data=trace.t_s.astype(np.float64), **_COMPRESSION)
-    g.create_dataset("cqi", data=trace.cqi.astype(np.int8), **_COMPRESSION)
+    _dataset(g, "t_s", trace.t_s.astype(np.float64))
+    _dataset(g, "cqi", trace.cqi.astype(np.int8))
     for name in trace.fields():
         dtype, _ = OPTIONAL_FIELDS[name]
         data = getattr(trace, name)
@@ -343,10 +344,16 @@ def _write_trace(parent, trace: Trace) -> None:
             data = np.char.encode(data, "utf-8").astype(f"S{width}")
         else:
             data = data.astype(dtype)
-        g.create_dataset(name, data=data, **_COMPRESSION)
+        _dataset(g, name, data)
     units = {n: UNITS[n] for n in ["t_s", "cqi", *trace.fields()]}
     attrs = {"sampling_period_s": trace.period_s, **trace.attrs, "units": units}
     _write_attrs(g.attrs, attrs)
+
+
+def _dataset(group, name: str, data: np.ndarray) -> None:
+    """One compressed dataset; traces are small, so one chunk holds it all (least overhead)."""
+    chunk = (min(data.size, 1 << 16),)
+    group.create_dataset(name, data=data, chunks=chunk, **_COMPRESSION)
 
 
 def _write_attrs(target, attrs: dict) -> None:

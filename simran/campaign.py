@@ -1,0 +1,451 @@
+"""Campaigns: a folder of runs that runs only what is missing and survives crashes (design §8).
+
+Layout of a campaign folder (SEM's model, style.md point 9)::
+
+    <out>/campaign.json        sweep file copy, base scenario copy, created/updated, code version,
+                               the axes, the selected metrics and the plan (every run's id, params,
+                               replication and seed)
+    <out>/runs/<run_id>.h5     the run's results file (written atomically by simran.results)
+    <out>/runs/<run_id>.json   the run's status record, written atomically after the .h5:
+                               status done/failed, params, replication, seed, summary metrics,
+                               error + traceback, wall_s, code version, host, pid
+
+A run is **done** iff its ``.json`` says done *and* its ``.h5`` exists; everything else is
+missing (or failed), so a campaign killed at any instant — even ``kill -9`` of the main process
+or of a worker — resumes by re-running exactly the runs that have no complete pair. Temporary
+files (``*.tmp*``) are never taken as done and are removed when a campaign starts. There is no
+index to keep consistent: the state is derived by scanning ``runs/``. A lock file keeps two
+campaigns from writing the same folder at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import functools
+import json
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simran.errors import SweepError
+from simran.sweep import Executor, RunSpec, Runner, Sweep, canonical_json, load_sweep, \
+    make_executor
+
+CAMPAIGN_FILE = "campaign.json"
+RUNS_DIR = "runs"
+LOCK_FILE = ".lock"
+RESERVED = ("run_id", "status", "replication", "seed", "wall_s", "error")
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON to ``<path>.tmp-<pid>``, fsync, rename: readers never see half a file."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def scan_runs(out: str | Path) -> dict[str, dict]:
+    """Every run record in ``<out>/runs``, with ``state`` = done / failed (run id → record)."""
+    runs = Path(out) / RUNS_DIR
+    records = {}
+    for p in sorted(runs.glob("*.json")) if runs.is_dir() else ():
+        rec = _read_json(p)
+        if not rec or rec.get("run_id") != p.stem:
+            continue  # not ours (or edited by hand): the run counts as missing
+        done = rec.get("status") == "done" and (runs / f"{p.stem}.h5").is_file()
+        rec["state"] = "done" if done else "failed" if rec.get("status") == "failed" else "missing"
+        if rec["state"] != "missing":
+            records[p.stem] = rec
+    return records
+
+
+def clean_temp(out: str | Path) -> list[Path]:
+    """Remove half-written files (``*.tmp*``) left by killed runs; return what was removed."""
+    runs = Path(out) / RUNS_DIR
+    stale = [p for p in runs.glob("*.tmp*")] if runs.is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+@contextlib.contextmanager
+def _locked(out: Path):
+    """Hold an exclusive lock on the folder (released by the OS even after kill -9)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; campaigns must not overlap
+        yield
+        return
+    with (out / LOCK_FILE).open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            raise SweepError(f"{out}: another simran sweep is running on this campaign folder "
+                             f"(pid {fh.read().strip() or '?'})") from None
+        fh.truncate(0)
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> dict:
+    """simran version, git commit and dirty flag (cached per process)."""
+    from simran.results import code_version as _cv
+
+    return _cv()
+
+
+def _write_campaign(out: Path, sweep: Sweep, specs: list[RunSpec]) -> None:
+    old = _read_json(out / CAMPAIGN_FILE) or {}
+    write_json_atomic(out / CAMPAIGN_FILE, {
+        "format": "simran-campaign", "format_version": 1,
+        "created": old.get("created", _now()), "updated": _now(),
+        "sweep_file": str(sweep.path.resolve()), "sweep_toml": sweep.path.read_text("utf-8"),
+        "base_file": str(sweep.base_path), "base_toml": sweep.base_path.read_text("utf-8"),
+        "code_version": code_version(), "axes": sweep.axes, "metrics": sweep.metrics,
+        "plan": [{"run_id": s.run_id, "params": s.params, "replication": s.replication,
+                  "seed": s.seed} for s in specs]})
+
+
+# --------------------------------------------------------------------------------------------
+# one run (executed in a worker)
+
+
+def _record(spec: RunSpec, **extra) -> dict:
+    return {"run_id": spec.run_id, "params": spec.params, "replication": spec.replication,
+            "seed": spec.seed, "results_file": f"{spec.run_id}.h5", "error": None,
+            "traceback": None, "summary": {}, "host": socket.gethostname(), "pid": os.getpid(),
+            "finished": _now(), **extra}
+
+
+def run_one(spec: RunSpec, runs_dir: str) -> dict:
+    """Run one spec, write ``<run_id>.h5`` and then ``<run_id>.json``; return the record.
+
+    Any exception of the run is caught and recorded (status ``failed``, error, traceback): one
+    bad run never stops the campaign.
+    """
+    runs = Path(runs_dir)
+    t0 = time.perf_counter()
+    try:
+        from simran.simulation import run_scenario
+
+        (runs / f"{spec.run_id}.h5").unlink(missing_ok=True)  # a stale, unconfirmed file
+        res = run_scenario(spec.scenario, runs / f"{spec.run_id}.h5", quiet=True)
+        outcome = {"status": "done", "summary": {k: float(v) for k, v in res.summary.items()}}
+    except Exception as exc:  # noqa: BLE001 - recorded, the campaign goes on
+        outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                   "traceback": traceback.format_exc()}
+    rec = _record(spec, **outcome, wall_s=time.perf_counter() - t0,
+                  code_version=code_version())
+    write_json_atomic(runs / f"{spec.run_id}.json", rec)
+    return rec
+
+
+def _record_lost(runs: Path, spec: RunSpec, exc: BaseException) -> dict:
+    """Record a run whose worker never reported (crash) or whose runner raised."""
+    rec = _record(spec, status="failed", error=f"{type(exc).__name__}: {exc}",
+                  traceback="".join(traceback.format_exception(exc)), wall_s=float("nan"),
+                  code_version=None)
+    write_json_atomic(runs / f"{spec.run_id}.json", rec)
+    return rec
+
+
+# --------------------------------------------------------------------------------------------
+# running a campaign
+
+
+@dataclass
+class CampaignReport:
+    """What :func:`run_campaign` did."""
+
+    out: Path
+    total: int
+    skipped: int = 0
+    done: int = 0
+    failed: int = 0
+    wall_s: float = 0.0
+    executor: str = ""
+    failures: list[dict] = field(default_factory=list)
+    removed_temp: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.total - self.skipped - self.done - self.failed
+
+
+def pending(specs: list[RunSpec], records: dict[str, dict], retry_failed: bool = False
+            ) -> list[RunSpec]:
+    """The specs to run: missing ones, and failed ones with ``retry_failed``."""
+    todo_states = ("missing", "failed") if retry_failed else ("missing",)
+    return [s for s in specs if records.get(s.run_id, {}).get("state", "missing") in todo_states]
+
+
+def run_campaign(sweep: str | Path | Sweep, out: str | Path, *, executor: Executor | None = None,
+                 retry_failed: bool = False, quiet: bool = False,
+                 runner: Runner = run_one) -> CampaignReport:
+    """Run the runs of a sweep that ``out`` does not hold yet.
+
+    Parameters
+    ----------
+    sweep : path or Sweep
+        The sweep file; every run is resolved and validated before anything runs.
+    out : path
+        Campaign folder (created if needed).
+    executor : Executor, optional
+        Default: a :class:`~simran.sweep.LocalPoolExecutor` with one worker per CPU.
+    retry_failed : bool
+        Also re-run runs recorded as failed.
+    quiet : bool
+        No progress bar and no failure lines.
+    runner : callable(spec, runs_dir) -> record
+        What a worker runs (default :func:`run_one`; benchmarks pass a no-op).
+    """
+    sweep = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    specs = sweep.plan()
+    out = Path(out)
+    (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    with _locked(out):
+        report = CampaignReport(out=out, total=len(specs), removed_temp=len(clean_temp(out)))
+        _write_campaign(out, sweep, specs)
+        todo = pending(specs, scan_runs(out), retry_failed)
+        report.skipped = len(specs) - len(todo)
+        if todo:
+            _execute(executor or make_executor(min(len(todo), os.cpu_count() or 1)), runner,
+                     todo, out, report, quiet)
+    return report
+
+
+def _execute(executor: Executor, runner: Runner, todo: list[RunSpec], out: Path,
+             report: CampaignReport, quiet: bool) -> None:
+    from tqdm.auto import tqdm
+
+    runs = out / RUNS_DIR
+    fn = functools.partial(runner, runs_dir=str(runs))
+    t0 = time.perf_counter()
+    with executor as ex, tqdm(total=len(todo), unit="run", desc="sweep", disable=quiet,
+                              dynamic_ncols=True) as bar:
+        report.executor = ex.description
+        for spec, outcome in ex.run(fn, todo):
+            rec = outcome if isinstance(outcome, dict) else _record_lost(runs, spec, outcome)
+            if rec.get("status") == "done":
+                report.done += 1
+            else:
+                report.failed += 1
+                report.failures.append(rec)
+                if not quiet:
+                    bar.write(f"run {spec.run_id} {spec.params} failed: {_last_line(rec)}")
+            bar.update()
+            bar.set_postfix(done=report.skipped + report.done, failed=report.failed,
+                            remaining=report.missing, refresh=False)
+    report.wall_s = time.perf_counter() - t0
+
+
+def _last_line(rec: dict) -> str:
+    lines = (rec.get("error") or "").strip().splitlines()
+    return lines[-1] if lines else "(no error message)"
+
+
+# --------------------------------------------------------------------------------------------
+# reading a campaign
+
+
+def _meta(out: Path) -> dict:
+    if not (out / CAMPAIGN_FILE).is_file() and not (out / RUNS_DIR).is_dir():
+        raise SweepError(f"{out}: not a campaign folder (no {CAMPAIGN_FILE}, no {RUNS_DIR}/)")
+    return _read_json(out / CAMPAIGN_FILE) or {}
+
+
+@dataclass
+class CampaignStatus:
+    """Counts of a campaign folder against its plan, and the failed runs."""
+
+    total: int
+    done: int
+    failed: int
+    missing: int
+    extra: int = 0  # records not in the current plan (from an earlier sweep file)
+    failures: list[dict] = field(default_factory=list)
+    code_versions: list[dict] = field(default_factory=list)
+
+
+def campaign_status(path: str | Path) -> CampaignStatus:
+    """Done / failed / missing counts, failed runs (with errors) and the code versions used."""
+    out = Path(path)
+    plan = [p["run_id"] for p in _meta(out).get("plan", [])]
+    records = scan_runs(out)
+    states = [records.get(r, {}).get("state", "missing") for r in plan]
+    failures = [records[r] for r, s in zip(plan, states) if s == "failed"]
+    versions = {canonical_json(r.get("code_version")): r.get("code_version")
+                for r in records.values() if r["state"] == "done"}
+    return CampaignStatus(total=len(plan), done=states.count("done"),
+                          failed=states.count("failed"), missing=states.count("missing"),
+                          extra=len(set(records) - set(plan)), failures=failures,
+                          code_versions=list(versions.values()))
+
+
+def _cell(value):
+    """Scalar params stay as they are; list/table values become canonical JSON text."""
+    return canonical_json(value) if isinstance(value, (list, dict)) else value
+
+
+def load_campaign(path: str | Path, metrics: list[str] | None = None) -> pd.DataFrame:
+    """One tidy row per recorded run: run_id, status, replication, seed, params, metrics.
+
+    Parameters
+    ----------
+    path : path
+        Campaign folder.
+    metrics : list of str, optional
+        Summary metrics to include (fnmatch patterns); default: the sweep file's ``metrics``,
+        else all. Failed runs have NaN metrics.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Parameters are columns named by their dotted path; ``df.attrs["axes"]`` lists them and
+        ``df.attrs["metrics"]`` the metric columns. Rows are in plan order.
+    """
+    out = Path(path)
+    meta = _meta(out)
+    records = scan_runs(out)
+    order = {p["run_id"]: i for i, p in enumerate(meta.get("plan", []))}
+    recs = sorted(records.values(), key=lambda r: (order.get(r["run_id"], len(order)),
+                                                    r["run_id"]))
+    axes = list(dict.fromkeys([*meta.get("axes", []), *(k for r in recs for k in r["params"])]))
+    names = _select(recs, metrics if metrics is not None else meta.get("metrics") or [])
+    rows = [{"run_id": r["run_id"], "status": r["state"], "replication": r["replication"],
+             "seed": r["seed"], **{a: _cell(r["params"].get(a)) for a in axes},
+             **{m: r.get("summary", {}).get(m, np.nan) for m in names},
+             "wall_s": r.get("wall_s"), "error": r.get("error")} for r in recs]
+    df = pd.DataFrame(rows, columns=["run_id", "status", "replication", "seed", *axes, *names,
+                                     "wall_s", "error"])
+    df.attrs.update(axes=axes, metrics=names)
+    return df
+
+
+def _select(recs: list[dict], patterns: list[str]) -> list[str]:
+    available = list(dict.fromkeys(k for r in recs for k in r.get("summary", {})))
+    if not patterns:
+        return available
+    chosen = [m for m in available if any(fnmatch(m, p) for p in patterns)]
+    unmatched = [p for p in patterns if not any(fnmatch(m, p) for m in available)]
+    if available and unmatched:
+        raise SweepError(f"metric(s) {unmatched} match no summary metric; available: "
+                         + ", ".join(available))
+    return chosen
+
+
+def summarize(df: pd.DataFrame, metrics: list[str] | None = None,
+              by: list[str] | None = None) -> pd.DataFrame:
+    """Mean, 95 % CI half-width (t-distribution) and n over seeds, per parameter combination.
+
+    Columns: ``n``, then ``<metric>`` and ``<metric>_ci95`` for every metric.
+    """
+    done = df[df["status"] == "done"]
+    by = by if by is not None else [a for a in df.attrs.get("axes", []) if a in df]
+    metrics = metrics or [m for m in df.attrs.get("metrics", []) if m in df]
+    groups = done.groupby(by, sort=True, dropna=False) if by else [((), done)]
+    rows = []
+    for key, g in groups:
+        row = dict(zip(by, key if isinstance(key, tuple) else (key,)), n=len(g))
+        for m in metrics:
+            row[m], row[f"{m}_ci95"] = mean_ci95(g[m].to_numpy(float))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*by, "n", *(c for m in metrics for c in (m, f"{m}_ci95"))])
+
+
+def mean_ci95(values: np.ndarray) -> tuple[float, float]:
+    """Mean and the half-width of its 95 % confidence interval, Student t with n-1 dof.
+
+    .. math:: \\bar x \\pm t_{0.975,\\,n-1}\\, s / \\sqrt{n}
+
+    The half-width is NaN for fewer than 2 finite values.
+    """
+    from scipy.stats import t
+
+    x = values[np.isfinite(values)]
+    if x.size == 0:
+        return float("nan"), float("nan")
+    if x.size < 2:
+        return float(x.mean()), float("nan")
+    half = t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    return float(x.mean()), float(half)
+
+
+def plot_metric(campaign: str | Path | pd.DataFrame, metric: str, x: str, hue: str | None = None,
+                out: str | Path | None = None):
+    """Plot a metric against a parameter: mean ± 95 % CI over seeds, one line per ``hue``.
+
+    Every other swept parameter must be constant in ``campaign`` (filter the DataFrame first):
+    averaging over different configurations is not a confidence interval over seeds.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Saved to ``out`` (PNG, …) when given.
+    """
+    from matplotlib.figure import Figure
+
+    df = campaign if isinstance(campaign, pd.DataFrame) else load_campaign(campaign, metrics=[])
+    _check_plot_columns(df, metric, x, hue)
+    stats = summarize(df, [metric], by=[c for c in (hue, x) if c])
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for label, g in stats.groupby(hue, sort=True) if hue else [(None, stats)]:
+        xs = g[x] if pd.api.types.is_numeric_dtype(g[x]) else g[x].astype(str)
+        ax.errorbar(xs, g[metric], yerr=g[f"{metric}_ci95"].fillna(0), marker="o", capsize=4,
+                    label=None if hue is None else f"{hue} = {label}")
+    n = stats["n"]
+    ax.set(xlabel=x, ylabel=metric, title=f"{metric}\nmean ± 95 % CI (t), n = "
+           f"{n.min()}" + (f"–{n.max()}" if n.max() != n.min() else "") + " seeds per point")
+    ax.grid(alpha=0.3)
+    if hue:
+        ax.legend()
+    if out is not None:
+        fig.savefig(out, dpi=120)
+    return fig
+
+
+def _check_plot_columns(df: pd.DataFrame, metric: str, x: str, hue: str | None) -> None:
+    axes = df.attrs.get("axes", [])
+    for what, col, choices in (("metric", metric, df.attrs.get("metrics", list(df.columns))),
+                               ("x", x, axes), ("hue", hue, axes)):
+        if col is not None and col not in df:
+            raise SweepError(f"{what} {col!r} is not a column of the campaign; choose from: "
+                             + ", ".join(map(str, choices)))
+    done = df[df["status"] == "done"]
+    if done.empty:
+        raise SweepError("the campaign has no finished runs to plot")
+    varying = [a for a in axes if a not in (x, hue) and a in df and done[a].nunique() > 1]
+    if varying:
+        raise SweepError(f"parameter(s) {varying} also vary: use one as hue, or filter the "
+                         "DataFrame of load_campaign() to one value each")

@@ -1,0 +1,235 @@
+"""The ``simran`` command.
+
+::
+
+    simran validate scenarios/hermes10.toml
+    simran run scenarios/quickstart.toml --out runs/qs
+    simran run scenarios/hermes10.toml --set simulation.seed=7 --set slices.0.quota_pct=40 --out runs/h7
+    simran config dump scenarios/quickstart.toml          # the fully resolved scenario (TOML)
+    simran summary runs/qs                                 # summary table of a results file
+    simran plot runs/qs                                    # PNG plots next to the results
+
+Subcommand groups of other modules (``traces``, ``replay``, ``sweep``, ``campaign``) register
+themselves through a ``register(subparsers)`` function. Every handler returns an exit code; user
+errors print ``simran: error: <message>`` (naming the file, field and reason) and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from simran.errors import SimranError
+
+_EXTENSIONS = ("simran.traces_cli", "simran.replay", "simran.sweep_cli")
+
+
+def _err(msg: str) -> int:
+    print(f"simran: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _load(args):
+    from simran.scenario import load_scenario
+
+    return load_scenario(args.scenario, args.set or [])
+
+
+def cmd_validate(args) -> int:
+    scen = _load(args)
+    from simran.simulation import Simulation
+
+    sim = Simulation(scen)  # builds topology, UEs and agents: catches what the schema cannot
+    print(f"{args.scenario}: OK — {sim.C} cells ({sim.n_prb} PRB each), {sim.S} slices, "
+          f"{sim.U} UEs, {len(scen.agents)} agents, {scen.simulation.duration_s:g} s at "
+          f"{scen.simulation.tick_ms:g} ms ticks")
+    return 0
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    return repr(v)
+
+
+def to_toml(data: dict) -> str:
+    """Serialise a resolved scenario as TOML (None values are omitted: they mean 'default')."""
+    lines: list[str] = []
+    scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list)) or
+               (isinstance(v, list) and not (v and isinstance(v[0], dict)))}
+    for k, v in scalars.items():
+        if v is not None:
+            lines.append(f"{k} = {_toml_value(v)}")
+    for k, v in data.items():
+        if isinstance(v, dict):
+            _toml_table(lines, [k], v, array=False)
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            for item in v:
+                _toml_table(lines, [k], item, array=True)
+    return "\n".join(lines) + "\n"
+
+
+def _toml_table(lines, path, data, array):
+    lines.append("")
+    name = ".".join(path)
+    lines.append(f"[[{name}]]" if array else f"[{name}]")
+    nested = []
+    for k, v in data.items():
+        if v is None:
+            continue
+        if isinstance(v, dict) and k != "params":   # a sub-table; params stay inline
+            nested.append((k, v))
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            lines.append(f"{k} = [" + ", ".join(_toml_value(x) for x in v) + "]")
+        else:
+            lines.append(f"{k} = {_toml_value(v)}")
+    for k, v in nested:
+        _toml_table(lines, path + [k], v, array=False)
+
+
+def cmd_config_dump(args) -> int:
+    scen = _load(args)
+    text = to_toml(scen.to_dict()) if args.format == "toml" else json.dumps(
+        scen.to_dict(), indent=2)
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def _summary_table(summary: dict) -> str:
+    width = max(len(k) for k in summary) if summary else 10
+    rows = [f"  {k:<{width}}  {v:>14.4g}" for k, v in summary.items()]
+    return "\n".join(rows)
+
+
+def cmd_run(args) -> int:
+    scen = _load(args)
+    from simran.simulation import run_scenario
+
+    out = Path(args.out)
+    res_path = out if out.suffix in (".h5", ".hdf5") else out / "results.h5"
+    if res_path.exists() and not args.force:
+        return _err(f"{res_path} exists (use --force to overwrite)")
+    res = run_scenario(scen, res_path, quiet=args.quiet)
+    if res.backends:
+        for name, desc in res.backends.items():
+            print(f"agent {name}: {desc}")
+    if not args.quiet:
+        print(f"{scen.name}: {scen.simulation.duration_s:g} simulated s in {res.wall_s:.2f} "
+              f"wall s ({res.run_info['sim_s_per_wall_s']:.1f}× real time)")
+        print(_summary_table(res.summary))
+    print(f"results: {res.results_path}")
+    if scen.output.plots:
+        _plots(res.results_path, res.results_path.parent)
+    return 0
+
+
+def _plots(results_path, out_dir) -> list[Path]:
+    try:
+        from simran import plots
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise SimranError(f"plots need matplotlib: pip install 'simran[plot]' ({exc})") from None
+    paths = plots.plot_run(results_path, out_dir)
+    for p in paths:
+        print(f"plot: {p}")
+    return paths
+
+
+def cmd_plot(args) -> int:
+    out = Path(args.out) if args.out else Path(args.results)
+    if out.suffix in (".h5", ".hdf5"):
+        out = out.parent
+    _plots(args.results, out)
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from simran.results import load_results
+
+    r = load_results(args.results)
+    print(f"{r.path}: scenario {r.attrs.get('scenario_name')!r}, seed {r.attrs.get('seed')}, "
+          f"simran {r.attrs.get('simran_version')} ({str(r.attrs.get('git_commit'))[:10]})")
+    print(_summary_table(r.summary))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="simran", description="Multi-cell RAN simulator with "
+                                "time-scaled agents.")
+    from simran import __version__
+
+    p.add_argument("--version", action="version", version=f"simran {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def scen_args(sp):
+        sp.add_argument("scenario", help="scenario TOML file")
+        sp.add_argument("--set", action="append", metavar="PATH=VALUE",
+                        help="override a field, e.g. --set simulation.seed=7 (repeatable)")
+
+    sp = sub.add_parser("validate", help="check a scenario file without running it")
+    scen_args(sp)
+    sp.set_defaults(func=cmd_validate)
+
+    sp = sub.add_parser("run", help="run a scenario and write results.h5")
+    scen_args(sp)
+    sp.add_argument("--out", required=True, help="output folder (or .h5 file)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+    sp.add_argument("--force", action="store_true", help="overwrite existing results")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("config", help="scenario configuration tools")
+    csub = sp.add_subparsers(dest="config_cmd", metavar="ACTION", required=True)
+    dp = csub.add_parser("dump", help="print the fully resolved scenario")
+    scen_args(dp)
+    dp.add_argument("--format", choices=("toml", "json"), default="toml")
+    dp.add_argument("--out", help="write to a file instead of stdout")
+    dp.set_defaults(func=cmd_config_dump)
+
+    sp = sub.add_parser("summary", help="print the summary of a results file")
+    sp.add_argument("results", help="results.h5 (or its folder)")
+    sp.set_defaults(func=cmd_summary)
+
+    sp = sub.add_parser("plot", help="PNG plots of a run (needs the plot extra)")
+    sp.add_argument("results", help="results.h5 (or its folder)")
+    sp.add_argument("--out", help="folder for the PNGs (default: next to the results)")
+    sp.set_defaults(func=cmd_plot)
+
+    for mod in _EXTENSIONS:
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+            continue
+        m.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SimranError as exc:
+        return _err(str(exc))
+    except KeyboardInterrupt:
+        return _err("interrupted (no results file was completed)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+

@@ -1,0 +1,160 @@
+"""``simran sweep``, ``simran campaign`` and ``simran plot-campaign``.
+
+::
+
+    simran sweep scenarios/sweeps/quota_vs_load.toml --out runs/qvl               # local pool
+    simran sweep scenarios/sweeps/quota_vs_load.toml --out runs/qvl --dry-run     # list runs
+    simran sweep scenarios/sweeps/quota_vs_load.toml --out runs/qvl --dask local:4
+    simran sweep scenarios/sweeps/quota_vs_load.toml --out runs/qvl --dask tcp://sched:8786
+    simran sweep scenarios/sweeps/quota_vs_load.toml --out runs/qvl --retry-failed
+    simran campaign runs/qvl                                   # done/failed/missing + summary
+    simran plot-campaign runs/qvl --metric throughput_mbps_mean --x slices.0.quota_pct \\
+        --hue ue_groups.0.count --out qvl.png
+
+Re-running ``simran sweep`` with the same ``--out`` runs only what is missing (a killed campaign
+resumes). Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from simran.errors import SimranError
+
+DEFAULT_METRICS = ("throughput_mbps_mean", "ue_throughput_mbps_p5", "prb_util_mean", "energy_kwh")
+
+
+def _handler(fn):
+    """Print user errors as ``simran: error: …`` and map them to exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapped(args) -> int:
+        try:
+            return fn(args)
+        except SimranError as exc:
+            print(f"simran: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("simran: error: interrupted — finished runs are kept; run the same command "
+                  "again to resume", file=sys.stderr)
+            return 130
+
+    return wrapped
+
+
+def _params(params: dict) -> str:
+    return " ".join(f"{k}={v!r}" for k, v in params.items()) or "(base)"
+
+
+@_handler
+def cmd_sweep(args) -> int:
+    from simran.campaign import pending, run_campaign, scan_runs
+    from simran.sweep import load_sweep, make_executor
+
+    sweep = load_sweep(args.file)
+    executor = make_executor(args.workers, args.dask)  # bad --dask spelling fails here
+    if args.dry_run:
+        specs = sweep.plan()
+        records = scan_runs(args.out)
+        todo = {s.run_id for s in pending(specs, records, args.retry_failed)}
+        for s in specs:
+            state = records.get(s.run_id, {}).get("state", "missing")
+            mark = "will run" if s.run_id in todo else state
+            print(f"{s.run_id}  {mark:<8}  rep {s.replication:<3} seed {s.seed:<10} "
+                  f"{_params(s.params)}")
+        print(f"{len(specs)} runs, {len(specs) - len(todo)} kept, {len(todo)} to run "
+              f"(dry run: nothing was run)")
+        return 0
+    report = run_campaign(sweep, args.out, executor=executor, retry_failed=args.retry_failed,
+                          quiet=args.quiet)
+    rate = f", {report.done / report.wall_s:.2f} runs/s" if report.wall_s > 0 else ""
+    print(f"{report.out}: {report.total} runs — {report.skipped} kept, {report.done} run now, "
+          f"{report.failed} failed{rate}")
+    if report.failed:
+        print(f"failed runs are recorded; see `simran campaign {report.out}`, fix the cause and "
+              "re-run them with --retry-failed")
+    return 1 if report.failed else 0
+
+
+@_handler
+def cmd_campaign(args) -> int:
+    from simran.campaign import campaign_status, load_campaign
+
+    st = campaign_status(args.dir)
+    print(f"{args.dir}: {st.total} runs planned — {st.done} done, {st.failed} failed, "
+          f"{st.missing} missing" + (f" (+{st.extra} runs of an earlier sweep definition)"
+                                     if st.extra else ""))
+    for cv in st.code_versions:
+        commit = (cv or {}).get("git_commit", "")[:10] or "no git"
+        print(f"  code: simran {(cv or {}).get('simran_version', '?')} ({commit}"
+              f"{', dirty tree' if (cv or {}).get('git_dirty') else ''})")
+    if len(st.code_versions) > 1:
+        print("  warning: finished runs come from different code versions")
+    if st.failures:
+        print("failed runs:")
+        for rec in st.failures:
+            last = (rec.get("error") or "").strip().splitlines() or ["?"]
+            print(f"  {rec['run_id']}  {_params(rec['params'])}: {last[-1]}")
+    if st.done:
+        print(_summary_text(load_campaign(args.dir, metrics=args.metric)))
+    return 0
+
+
+def _summary_text(df) -> str:
+    """Selected metrics (--metric patterns, else the sweep's, else a default few) by params."""
+    import pandas as pd
+
+    from simran.campaign import summarize
+
+    metrics = df.attrs["metrics"]
+    if len(metrics) > 6:
+        metrics = [m for m in DEFAULT_METRICS if m in metrics] or metrics[:4]
+    table = summarize(df, metrics)
+    shown = pd.DataFrame({c: table[c] for c in [*df.attrs["axes"], "n"] if c in table})
+    for m in metrics:
+        shown[m] = [f"{v:.4g} ± {c:.2g}" if c == c else f"{v:.4g}"
+                    for v, c in zip(table[m], table[f"{m}_ci95"])]
+    return ("summary (mean ± 95 % CI over seeds; choose metrics with --metric):\n"
+            + shown.to_string(index=False))
+
+
+@_handler
+def cmd_plot_campaign(args) -> int:
+    from simran.campaign import plot_metric
+
+    plot_metric(args.dir, args.metric, x=args.x, hue=args.hue, out=args.out)
+    print(f"plot: {args.out}")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``sweep``, ``campaign`` and ``plot-campaign`` to the ``simran`` command."""
+    sp = subparsers.add_parser("sweep", help="run a sweep file as a resumable campaign")
+    sp.add_argument("file", help="sweep TOML file (base scenario + [sweep] axes)")
+    sp.add_argument("--out", required=True, help="campaign folder (created; reused to resume)")
+    ex = sp.add_mutually_exclusive_group()
+    ex.add_argument("--workers", type=int, metavar="N",
+                    help="local worker processes (default: one per CPU; 0 = in this process)")
+    ex.add_argument("--dask", metavar="ADDRESS",
+                    help="Dask scheduler tcp://host:port, or local:N for a local Dask cluster")
+    sp.add_argument("--retry-failed", action="store_true", help="re-run runs that failed")
+    sp.add_argument("--dry-run", action="store_true",
+                    help="validate and list runs (id, params, done or not); run nothing")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_sweep)
+
+    sp = subparsers.add_parser("campaign", help="status and summary of a campaign folder")
+    sp.add_argument("dir", help="campaign folder")
+    sp.add_argument("--metric", action="append", metavar="M",
+                    help="summary metric to tabulate (repeatable)")
+    sp.set_defaults(func=cmd_campaign)
+
+    sp = subparsers.add_parser("plot-campaign",
+                               help="plot a metric against a swept parameter (mean ± 95 % CI)")
+    sp.add_argument("dir", help="campaign folder")
+    sp.add_argument("--metric", required=True, help="summary metric (y axis)")
+    sp.add_argument("--x", required=True, metavar="PARAM", help="swept parameter (x axis)")
+    sp.add_argument("--hue", metavar="PARAM", help="swept parameter: one line per value")
+    sp.add_argument("--out", required=True, help="output image (PNG, SVG, PDF)")
+    sp.set_defaults(func=cmd_plot_campaign)
