@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from agents.llm import EmbeddedBackend, embedded_status  # noqa: E402
+from agents.llm import EmbeddedBackend, embedded_status
 
 SCHEMA = {
     "type": "object",

@@ -178,7 +178,7 @@ class MeasuredLatency(LatencyModel):
         self.spec = spec
 
     def sample_us(self, rng, *, wall_s, prompt_tokens, completion_tokens) -> int:
-        return max(0, int(round(max(0.0, wall_s) * self.factor * US_PER_S)))
+        return max(0, round(max(0.0, wall_s) * self.factor * US_PER_S))
 
     def describe(self) -> str:
         return f"measured wall time × {self.factor:g}"
@@ -211,7 +211,7 @@ class ProfileLatency(LatencyModel):
         z = rng.standard_normal()
         if self.median_us == 0:
             return 0
-        return max(0, int(round(self.median_us * math.exp(self.sigma_ln * z))))
+        return max(0, round(self.median_us * math.exp(self.sigma_ln * z)))
 
     def describe(self) -> str:
         p = self.profile
@@ -229,7 +229,7 @@ class TokensLatency(LatencyModel):
     def sample_us(self, rng, *, wall_s, prompt_tokens, completion_tokens) -> int:
         hw = self.hardware
         seconds = max(0, prompt_tokens) / hw.prefill_tps + max(0, completion_tokens) / hw.decode_tps
-        return int(round(seconds * US_PER_S))
+        return round(seconds * US_PER_S)
 
     def describe(self) -> str:
         hw = self.hardware

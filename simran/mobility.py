@@ -94,12 +94,19 @@ class RouteFollower:
         if (self.length <= 0).any():
             raise ValueError("a vehicle route has zero length")
         self.speed = np.asarray(speed_mps, dtype=float)
+        self._straight = None
+        if all(r.shape[0] == 2 for r in self.routes):
+            self._straight = (np.array([r[0] for r in self.routes]),
+                              np.array([r[1] for r in self.routes]))
         self.s = np.asarray(s0_m, dtype=float) % (2 * self.length)
         self.xy = self._positions()
 
     def _positions(self) -> np.ndarray:
         # position on a back-and-forth cycle of length 2L: s in [L, 2L) goes back
         along = np.where(self.s <= self.length, self.s, 2 * self.length - self.s)
+        if self._straight is not None:                     # all routes are 2-point segments
+            a, b = self._straight
+            return a + (b - a) * (along / self.length)[:, None]
         out = np.empty((self.s.size, 2))
         for i, (r, c) in enumerate(zip(self.routes, self.cum)):
             out[i, 0] = np.interp(along[i], c, r[:, 0])

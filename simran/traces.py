@@ -353,7 +353,7 @@ def _write_trace(parent, trace: Trace) -> None:
 def _dataset(group, name: str, data: np.ndarray) -> None:
     """One compressed dataset; traces are small, so one chunk holds it all (least overhead)."""
     chunk = (min(data.size, 1 << 16),)
-    group.create_dataset(name, data=data, chunks=chunk, **_COMPRESSION)
+    group.create_dataset(name, data=data, chunks=chunk, track_times=False, **_COMPRESSION)
 
 
 def _write_attrs(target, attrs: dict) -> None:

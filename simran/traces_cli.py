@@ -1,8 +1,8 @@
 """The ``simran traces`` command group: import, list and show drive-trace sets.
 
 :func:`register` adds the group to the ``simran`` parser's sub-parsers. Every handler takes the
-argparse Namespace, returns an exit code (0 ok, 1 bad input, 2 usage) and prints errors as
-``simran: error: <message>`` on stderr.
+argparse Namespace, returns an exit code (0 ok, 2 bad input or usage — the convention of
+:mod:`simran.cli`) and prints errors as ``simran: error: <message>`` on stderr.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def _usage(parser: argparse.ArgumentParser):
 
 
 def _reports_errors(fn):
-    """Turn SimranError/OSError into ``simran: error: ...`` on stderr and exit code 1."""
+    """Turn SimranError/OSError into ``simran: error: ...`` on stderr and exit code 2."""
     @functools.wraps(fn)
     def wrapper(args: argparse.Namespace) -> int:
         try:
@@ -111,7 +111,7 @@ def _reports_errors(fn):
             print(f"simran: error: {exc}", file=sys.stderr)
         except OSError as exc:
             print(f"simran: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return 2
     return wrapper
 
 

@@ -8,8 +8,7 @@ package imports neither ``ollama`` nor ``llama_cpp``; the backends do so when us
 """
 
 from agents.llm.base import BackendUnavailable, ChatReply, LLMBackend, prompt_hash
-from agents.llm.embedded import (EmbeddedBackend, embedded_available, embedded_status,
-                                 model_path)
+from agents.llm.embedded import EmbeddedBackend, embedded_available, embedded_status, model_path
 from agents.llm.factory import SPEC_FORMS, default_ollama_model, make_backend
 from agents.llm.fallback import FallbackBackend
 from agents.llm.ollama_backend import OllamaBackend

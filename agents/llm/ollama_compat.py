@@ -36,16 +36,16 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 MODES = ("ok", "error500", "hang", "down")
 VERSION = "0.0.0-simran-compat"
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -54,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "simran-ollama-compat"
     owner: OllamaCompatServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log."""
 
     def _send(self, status: int, body: dict, content_type: str = "application/json") -> None:
@@ -80,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+    def do_GET(self) -> None:
         """``/api/version`` and ``/api/tags``."""
         self.owner._count(self.path)
         if self._fault():
@@ -92,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": f"unknown endpoint {self.path}"})
 
-    def do_POST(self) -> None:  # noqa: N802 (stdlib name)
+    def do_POST(self) -> None:
         """``/api/chat``."""
         self.owner._count(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -114,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = self.owner._answer(request)
-        except Exception as exc:  # a responder failure is the server's 500, as in Ollama
+        except Exception as exc:  # any responder failure is a 500, as in Ollama
             self._send(500, {"error": f"responder failed: {type(exc).__name__}: {exc}"})
             return
         if request.get("stream", True):
@@ -176,7 +176,7 @@ class OllamaCompatServer:
         self._release.set()
         self._close()
 
-    def __enter__(self) -> OllamaCompatServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

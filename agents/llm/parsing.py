@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Self
 
 _ANNOTATIONS = {"title", "description", "default", "examples", "$schema", "$id", "$comment"}
 _SUPPORTED = {
@@ -43,7 +43,7 @@ class _JFloat(float):
 
     text: str
 
-    def __new__(cls, text: str) -> _JFloat:
+    def __new__(cls, text: str) -> Self:
         obj = super().__new__(cls, text)
         obj.text = text
         return obj

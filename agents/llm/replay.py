@@ -21,10 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from simran.errors import SimranError
-
 from agents.llm.base import BackendUnavailable, ChatReply, prompt_hash
 from agents.llm.parsing import parse_json_reply
+from simran.errors import SimranError
 
 COLUMNS = ("prompt_hash", "raw_text", "backend", "model", "prompt_tokens", "completion_tokens",
            "wall_s")
