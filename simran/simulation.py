@@ -239,7 +239,10 @@ class Simulation:
     def update_channel(self) -> None:
         """Recompute the large-scale gain [C, U] (antenna − path loss − shadowing) at positions."""
         n, topo = self.scenario.network, self.topo
-        if self.U == 0:
+        if self.U == 0:      # a scenario without UEs still runs (idle cells: energy only)
+            self.gain_lin = np.zeros((self.C, 0))
+            self.serving = np.zeros(0, dtype=np.int64)
+            self.los = np.zeros((self.C, 0), dtype=bool)
             return
         phi, theta, d2d, _ = antenna.angles(topo.cell_xy, topo.cell_azimuth_deg, self.bs_height_m,
                                             self.ue_xy, n.ue_height_m)

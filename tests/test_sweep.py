@@ -505,7 +505,7 @@ def test_cli_dry_run_status_and_plot(tmp_path, capsys):
     line = fig.axes[0].lines[0]  # the data line (the others are error-bar caps)
     assert line.get_xdata().tolist() == [20, 60]
     means = df[df["ue_groups.0.count"] == 2].groupby("slices.0.quota_pct").throughput_mbps_mean
-    np.testing.assert_allclose(line.get_ydata(), means.mean().to_numpy())
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float), means.mean().to_numpy())
     assert cli.main(["campaign", str(tmp_path / "nope")]) == 2
     assert "not a campaign folder" in capsys.readouterr().err
 
