@@ -21,6 +21,20 @@ latency *L* chosen by the agent's latency model, so the network keeps evolving w
     L = prompt_tokens / prefill_tps + completion_tokens / decode_tps of a row of
     ``datasets/llm_hardware_profiles.csv``.
 
+Datasets
+--------
+``llm_latency_profiles.csv`` has one row per (table, model, design) of papers/004 Table 4
+(``loop=near_rt``; ``rmse_mbps``, ``iterations``, ``convergence_ms``) and Table 7
+(``loop=non_rt``; ``mae_mbps``, ``rounds``, ``convergence_s``); both give ``latency_ms`` (the
+"Inference" column: per call in Table 4, per negotiation round in Table 7, converted from s) and
+``vram_gb``. ``design`` is ``symbiotic`` or ``standalone`` for LLM agents and ``tuned`` /
+``untuned`` for the paper's non-LLM baselines (P-Control, Grad-Descent). ``approx`` lists the
+fields the paper prints with "≈". Values are transcribed as printed, including Table 7's
+21.0 GB for qwen2:72b standalone (41.0 GB for the symbiotic row). Within a table a model's
+inference latency is the same for both designs, so ``profile:`` needs only model and loop.
+``llm_hardware_profiles.csv`` (``hardware, prefill_tps, decode_tps, source, notes``) holds the
+figure measured on the project machine by ``benchmarks/bench_llm.py`` and cited public ones.
+
 Every sample is an integer number of microseconds ≥ 0 (the SimPy clock, ``simran.units``).
 Only ``profile`` draws from the RNG (one normal draw per sample), so the other models leave the
 agent's stream untouched. The datasets folder is ``<repo>/datasets``, overridable with

@@ -434,22 +434,28 @@ class LocalPoolExecutor:
 
     def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]:
         queue, inflight = deque(specs), {}
+        finished = barren = 0  # runs finished by this pool; pools in a row that finished none
         while queue or inflight:
             while queue and len(inflight) < self.workers:
                 spec = queue.popleft()
                 inflight[self._pool.submit(fn, spec)] = spec
             done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            broken = False
+            broken = any(isinstance(f.exception(), BrokenProcessPool) for f in done)
+            if broken:
+                wait(inflight)  # the other in-flight runs go down with the pool
+                done = list(inflight)
             for fut in done:
                 spec = inflight.pop(fut)
                 outcome = _outcome(fut)
-                broken |= isinstance(outcome, WorkerLost)
+                finished += not isinstance(outcome, WorkerLost)
                 yield spec, outcome
-            if broken:  # every other in-flight run went down with the pool
-                wait(inflight)
-                for fut, spec in inflight.items():
-                    yield spec, _outcome(fut)
-                inflight.clear()
+            if broken:
+                barren = barren + 1 if finished == 0 else 0
+                if barren >= 3:
+                    raise SweepError("worker processes died 3 times in a row before finishing a "
+                                     "run: a start-up problem? (a script that starts a campaign "
+                                     "needs `if __name__ == \"__main__\":`)")
+                finished = 0
                 self.__exit__()
                 self._pool = self._new_pool()
 

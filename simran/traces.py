@@ -140,7 +140,7 @@ class Trace:
         if back.any():
             i = _first(back) + 1
             raise TraceError(f"{where}: time does not strictly increase at sample {i} "
-                             f"(t_s {self.t_s[i - 1]!r} then {self.t_s[i]!r})")
+                             f"(t_s {float(self.t_s[i - 1])} then {float(self.t_s[i])})")
         self.cqi = _check_cqi(np.asarray(self.cqi), where, self.n_samples)
         for name, (dtype, _) in OPTIONAL_FIELDS.items():
             setattr(self, name, _check_optional(getattr(self, name), name, dtype, where,
@@ -229,11 +229,12 @@ class Trace:
                      ) -> np.ndarray:
         """Linear interpolation of CQI at ``tau`` (µs) between sample ``ic`` and its successor."""
         cqi = self.cqi.astype(np.float64)
-        next_t = np.append(self._t_us[1:], end_us)                    # [n]
-        next_v = np.append(cqi[1:], cqi[0] if wrap else cqi[-1])      # [n]
-        frac = (tau - self._t_us[ic]) / (next_t[ic] - self._t_us[ic])
-        frac = np.clip(frac, 0.0, 1.0)
-        value = cqi[ic] + frac * (next_v[ic] - cqi[ic])
+        last = ic == self.n_samples - 1
+        succ = np.minimum(ic + 1, self.n_samples - 1)
+        next_t = np.where(last, end_us, self._t_us[succ])
+        next_v = np.where(last, cqi[0] if wrap else cqi[-1], cqi[succ])
+        frac = np.clip((tau - self._t_us[ic]) / (next_t - self._t_us[ic]), 0.0, 1.0)
+        value = cqi[ic] + frac * (next_v - cqi[ic])
         return np.floor(value + 0.5).astype(np.int64)
 
 
@@ -254,13 +255,13 @@ def _check_cqi(cqi: np.ndarray, where: str, n: int) -> np.ndarray:
     if cqi.dtype.kind == "f":
         bad = ~np.isfinite(cqi) | (cqi != np.round(cqi))
         if bad.any():
-            raise TraceError(f"{where}: CQI at sample {_first(bad)} is {cqi[_first(bad)]!r}, "
-                             "not an integer")
+            raise TraceError(f"{where}: CQI at sample {_first(bad)} is "
+                             f"{cqi[_first(bad)].item()}, not an integer")
     elif cqi.dtype.kind not in "iu":
         raise TraceError(f"{where}: cqi must be integers, got dtype {cqi.dtype}")
     bad = (cqi < CQI_MIN) | (cqi > CQI_MAX)
     if bad.any():
-        raise TraceError(f"{where}: CQI at sample {_first(bad)} is {cqi[_first(bad)]}, "
+        raise TraceError(f"{where}: CQI at sample {_first(bad)} is {cqi[_first(bad)].item()}, "
                          f"outside {CQI_MIN}..{CQI_MAX}")
     return cqi.astype(np.int8)
 
@@ -274,6 +275,12 @@ def _check_optional(arr, name: str, dtype: str, where: str, n: int) -> np.ndarra
     if dtype == "str":
         return arr.astype(str)
     if dtype == "int64":
+        if arr.dtype.kind == "f":
+            bad = np.isfinite(arr) & (arr != np.round(arr))
+            if bad.any():
+                raise TraceError(f"{where}: {name} at sample {_first(bad)} is "
+                                 f"{arr[_first(bad)].item()}, not an integer")
+            arr = np.where(np.isfinite(arr), arr, -1)
         return arr.astype(np.int64)
     return arr.astype(np.float64)
 
