@@ -1,0 +1,87 @@
+"""Trace-driven UEs: a UE whose CQI comes from a vehicle drive trace instead of geometry.
+
+The Symbiotic Agents paper drives its RAN with the CQI of moving vehicles, mapped to MCS with the
+3GPP CQI table (papers/004 §5.1.1). A ``mobility = "trace"`` UE group takes one UE per selected
+trace (all, the first N, or by id); every tick its CQI is the trace's value at that instant
+(``sampling = "hold"`` or ``"interpolate"``; ``end = "stop" | "loop" | "hold"``), and it goes through
+the same CQI → MCS → bits-per-PRB chain (the scenario's CQI and MCS tables) and scheduler as any
+UE. A trace UE is served by a fixed cell (``trace.cell``) and takes part in no handover; its
+position is a nominal point 50 m along the cell's boresight (it only places the UE on the map). With
+``end = "stop"`` a UE whose trace has ended is inactive (no demand, not scheduled).
+
+Trace CQIs are evaluated in blocks of ticks (one vectorised ``cqi_at`` call per trace per block),
+so the per-tick cost is one array lookup.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simran.errors import ScenarioError
+from simran.traces import load_trace_set
+
+BLOCK_TICKS = 2000
+
+
+class TraceUEs:
+    """All trace-driven UEs of a simulation (several groups are merged with :meth:`extend`)."""
+
+    def __init__(self, sim, group, start: int):
+        t = group.trace
+        path = sim.scenario.resolve_path(t.file)
+        where = f"ue_groups[{group.name}].trace"
+        if not path.exists():
+            raise ScenarioError(sim.scenario.name, [(f"{where}.file", f"trace file {path} "
+                                                     "not found")])
+        ts = load_trace_set(path)
+        self.traces = ts.select(ids=t.ids, first=t.first)
+        if t.cell >= sim.C:
+            raise ScenarioError(sim.scenario.name, [(f"{where}.cell", f"cell {t.cell} does not "
+                                                     f"exist (the network has {sim.C} cells)")])
+        self.n = len(self.traces)
+        self.sim = sim
+        self.index = np.arange(start, start + self.n)
+        self.cells = np.full(self.n, t.cell, dtype=np.int64)
+        self.spec = [(t.sampling, t.end, t.offset_s)] * self.n
+        self.ids = [tr.id for tr in self.traces]
+        self._block_start = -1
+        self._block = np.zeros((self.n, 0), dtype=np.int64)
+
+    def extend(self, other: TraceUEs) -> None:
+        """Merge another group's trace UEs."""
+        self.traces += other.traces
+        self.index = np.concatenate([self.index, other.index])
+        self.cells = np.concatenate([self.cells, other.cells])
+        self.spec += other.spec
+        self.ids += other.ids
+        self.n += other.n
+
+    def positions(self) -> np.ndarray:
+        """Nominal positions [n, 2]: 50 m along the serving cell's boresight."""
+        topo = self.sim.topo
+        az = np.radians(topo.cell_azimuth_deg[self.cells])
+        return topo.cell_xy[self.cells] + 50.0 * np.stack([np.cos(az), np.sin(az)], axis=1)
+
+    def cell_of_all(self, n_ues: int) -> np.ndarray:
+        """Serving cell per UE of the whole simulation (−1 for UEs that are not trace UEs)."""
+        out = np.full(n_ues, -1, dtype=np.int64)
+        out[self.index] = self.cells
+        return out
+
+    def cqi_now(self, now_us: int) -> np.ndarray:
+        """CQI of every UE at ``now_us`` ([U]; −1 = not a trace UE or trace ended)."""
+        tick = self.sim.tick_us
+        k = now_us // tick
+        if self._block_start < 0 or not (self._block_start <= k <
+                                         self._block_start + self._block.shape[1]):
+            self._fill(k)
+        out = np.full(self.sim.U, -1, dtype=np.int64)
+        out[self.index] = self._block[:, k - self._block_start]
+        return out
+
+    def _fill(self, k0: int) -> None:
+        t = (k0 + np.arange(BLOCK_TICKS, dtype=np.int64)) * self.sim.tick_us
+        self._block = np.stack([tr.cqi_at(t, mode=m, end=e, offset_s=o)
+                                for tr, (m, e, o) in zip(self.traces, self.spec)]) \
+            if self.n else np.zeros((0, BLOCK_TICKS), dtype=np.int64)
+        self._block_start = k0
