@@ -37,6 +37,15 @@ class SetSliceQuota:
     kind: str = field(default="set_slice_quota", init=False)
 
 
+@dataclass(frozen=True, eq=False)
+class SetSliceQuotas:
+    """Set every slice's quota in every cell at once [%]: ``quota_pct`` has shape [C, S] (or [S]
+    for the same quotas in every cell). The vectorised action of ``rt`` agents acting per tick."""
+
+    quota_pct: np.ndarray
+    kind: str = field(default="set_slice_quotas", init=False)
+
+
 @dataclass(frozen=True)
 class SetCellPower:
     """Set a cell's transmit power over the whole bandwidth [dBm]."""
@@ -66,7 +75,7 @@ class SetIntent:
     kind: str = field(default="set_intent", init=False)
 
 
-Action = SetSliceQuota | SetCellPower | SetCellState | SetIntent
+Action = SetSliceQuota | SetSliceQuotas | SetCellPower | SetCellState | SetIntent
 
 
 @dataclass
@@ -84,7 +93,8 @@ class Verdict:
 
 def action_to_dict(action: Action) -> dict:
     """A JSON-able dict of an action (with its ``kind``)."""
-    return asdict(action)
+    d = asdict(action)
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
 
 
 class ControlSurface:
@@ -137,7 +147,8 @@ class ControlSurface:
 
     def _dispatch(self, action, apply: bool) -> Verdict:
         handler = {
-            "set_slice_quota": self._quota, "set_cell_power": self._power,
+            "set_slice_quota": self._quota, "set_slice_quotas": self._quotas,
+            "set_cell_power": self._power,
             "set_cell_state": self._state, "set_intent": self._intent,
         }.get(getattr(action, "kind", None))
         if handler is None:
@@ -190,6 +201,29 @@ class ControlSurface:
         if apply:
             quota[cells, s] = new
         applied = {"slice": a.slice, "cells": cells.tolist(), "quota_pct": new.tolist()}
+        return Verdict("clamped" if reasons else "accepted", "; ".join(reasons), applied)
+
+    def _quotas(self, a: SetSliceQuotas, cells, apply) -> Verdict:
+        cur = self.net.quota_pct
+        try:
+            q = np.broadcast_to(np.asarray(a.quota_pct, dtype=float), cur.shape)
+        except (TypeError, ValueError):
+            return Verdict("rejected", f"quota_pct must be numbers of shape {cur.shape} or "
+                           f"({cur.shape[1]},)")
+        if not np.isfinite(q).all():
+            return Verdict("rejected", "quota_pct must be finite (NaN/inf found)")
+        reasons = []
+        new = np.clip(q, 0.0, 100.0)
+        if (new != q).any():
+            reasons.append("quotas outside [0, 100] % clipped")
+        tot = new.sum(axis=1, keepdims=True)
+        over = tot > 100.0
+        if over.any():
+            new = np.where(over, new * (100.0 / np.maximum(tot, 1e-12)), new)
+            reasons.append(f"{int(over.sum())} cell(s) above 100 % in total: scaled to 100 %")
+        if apply:
+            cur[...] = new
+        applied = {"cells_scaled": np.flatnonzero(over[:, 0]).tolist()} if reasons else None
         return Verdict("clamped" if reasons else "accepted", "; ".join(reasons), applied)
 
     def _power(self, a: SetCellPower, cells, apply) -> Verdict:

@@ -202,6 +202,9 @@ class DecisionLog:
                 out[c] = np.array([int(v or 0) for v in vals], np.int64)
             elif c == "on_time":
                 out[c] = np.array([bool(v) for v in vals], bool)
+            elif c == "actions":
+                out[c] = np.array([json.dumps([_action_dict(a) for a in v or []])
+                                   for v in vals], dtype=object)
             else:
                 out[c] = np.array([v if isinstance(v, str) else json.dumps(v, default=str)
                                    if v is not None else "" for v in vals], dtype=object)
@@ -341,13 +344,13 @@ class Agent:
             yield env.timeout(first)
         while True:
             t0 = int(env.now)
-            latency_us = self.step(t0)
-            if latency_us > 0:
-                yield env.timeout(latency_us)           # thinking: the network evolves
+            latency_us = self.step(t0)                   # effects are queued for t0 + L
+            # the agent is busy thinking until t0 + L (the network evolves meanwhile); a decision
+            # longer than the period skips the observations it covered
             nxt = t0 + self.period_us
-            while nxt <= env.now:                        # a decision longer than the period
-                nxt += self.period_us                    # skips the observations it covered
-            yield env.timeout(nxt - int(env.now))
+            while nxt < t0 + latency_us:
+                nxt += self.period_us
+            yield env.timeout(nxt - t0)
 
     def step(self, t0: int) -> int:
         """Observe, decide, charge latency, submit; return the latency [µs]."""
@@ -378,7 +381,7 @@ class Agent:
             "budget_ms": self.budget_ms, "on_time": on_time, "status": status,
             "n_actions": len(dec.actions), "backend": dec.backend, "model": dec.model,
             "prompt_hash": dec.prompt_hash, "prompt": dec.prompt, "raw_text": dec.raw_text,
-            "parsed": dec.parsed, "actions": [_action_dict(a) for a in dec.actions],
+            "parsed": dec.parsed, "actions": dec.actions,
             "guard_verdict": "", "guard_reason": "", "validation": dec.validation,
             "fallback_reason": dec.fallback_reason or "", "prompt_tokens": dec.prompt_tokens,
             "completion_tokens": dec.completion_tokens, "wall_s": wall_s, "note": dec.note})
@@ -422,6 +425,8 @@ def _worst(statuses: list[str]) -> str:
 def _action_dict(a) -> dict:
     from simran.control import action_to_dict
 
+    if isinstance(a, dict):
+        return a
     try:
         d = action_to_dict(a)
     except TypeError:

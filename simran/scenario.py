@@ -125,9 +125,11 @@ class NetworkConfig(_Model):
     @model_validator(mode="after")
     def _check_sites(self):
         if self.layout == "sites" and not self.sites:
-            raise ValueError("layout = 'sites' needs a non-empty `sites` list (no cells otherwise)")
+            raise ValueError(_at("sites", "layout = 'sites' needs a non-empty `sites` list (no "
+                                 "cells otherwise)"))
         if self.layout != "sites" and self.sites:
-            raise ValueError(f"`sites` is given but layout = {self.layout!r}; set layout = 'sites'")
+            raise ValueError(_at("sites", f"`sites` is given but layout = {self.layout!r}; set "
+                                 "layout = 'sites'"))
         from simran.link import prb_count
 
         try:

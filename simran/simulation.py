@@ -392,10 +392,13 @@ class Simulation:
             self.control.submit(a, s_to_us(e.at_s), origin="event")
 
     def _on_applied(self, t_us, action, verdict, origin, tag) -> None:
-        self.log_event(t_us, "action", cell=getattr(action, "cell", None),
-                       detail={"origin": origin, "action": action_to_dict(action),
-                               "verdict": verdict.status, "reason": verdict.reason,
-                               "applied": verdict.applied})
+        # scripted events and every guard-rail intervention go to the event log; an agent's
+        # accepted actions are in its decision log already (an rt agent acts every tick)
+        if not origin.startswith("agent:") or verdict.status != "accepted":
+            self.log_event(t_us, "action", cell=getattr(action, "cell", None),
+                           detail={"origin": origin, "action": action_to_dict(action),
+                                   "verdict": verdict.status, "reason": verdict.reason,
+                                   "applied": verdict.applied})
         if callable(tag):
             tag(t_us, action, verdict)
 

@@ -494,7 +494,7 @@ class DaskExecutor:
                              "pip install simran[distributed]") from None
         if self.address.startswith("local:"):
             self._cluster = LocalCluster(n_workers=_local_n(self.address), threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
+                                         processes=True, dashboard_address=":0",
                                          silence_logs=40)
             self._client = Client(self._cluster)
         else:

@@ -387,8 +387,8 @@ def _snapshot(out: Path) -> dict:
 
 
 def test_resume_after_kill_9(tmp_path):
-    # runs of ~6 simulated s (a few hundred ms each) on one worker, so the kill lands mid-way
-    path = write(tmp_path, GRID.replace("[sweep]", '[set]\n"simulation.duration_s" = 6\n[sweep]'))
+    # runs of 3 simulated s (~150 ms each) on one worker, so the kill lands mid-way
+    path = write(tmp_path, GRID.replace("[sweep]", '[set]\n"simulation.duration_s" = 3\n[sweep]'))
     out = tmp_path / "out"
     code = (f"from simran.campaign import run_campaign\nfrom simran.sweep import "
             f"LocalPoolExecutor\nrun_campaign({str(path)!r}, {str(out)!r}, "

@@ -112,8 +112,13 @@ def _probe(path: Path) -> tuple[bool, str]:
     return False, f"llama_cpp probe failed (exit {done.returncode}): {tail}"
 
 
-def embedded_status() -> tuple[bool, str]:
-    """Whether the embedded backend can run here, and why not (cached per process).
+def embedded_status(path: str | Path | None = None) -> tuple[bool, str]:
+    """Whether the embedded backend can run here, and why not (cached per process and path).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        GGUF to check; default :func:`model_path`.
 
     Returns
     -------
@@ -121,7 +126,7 @@ def embedded_status() -> tuple[bool, str]:
         ``(True, "...")`` if ``llama_cpp`` is installed, the GGUF is found, and a child process
         loaded the model and evaluated two tokens; otherwise ``(False, reason)``.
     """
-    path = model_path()
+    path = Path(path) if path is not None else model_path()
     key = str(path)
     if key not in _STATUS:
         if importlib.util.find_spec("llama_cpp") is None:
@@ -146,7 +151,7 @@ def _load(path: Path) -> Any:
     key = str(path)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            ok, reason = embedded_status()
+            ok, reason = embedded_status(path)
             if not ok:
                 raise BackendUnavailable(f"embedded: {reason}")
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -222,6 +227,6 @@ class EmbeddedBackend:
 
     def describe(self) -> str:
         """Name the model and whether it can run here."""
-        ok, reason = embedded_status()
+        ok, reason = embedded_status(self.path)
         where = f"embedded llama-cpp {self.model} (in-process, CPU)"
         return where if ok else f"{where} — unavailable: {reason}"
