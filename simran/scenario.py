@@ -28,7 +28,8 @@ from simran.errors import ScenarioError
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # strict: a quoted "5" or `true` is not a number; TOML already gives typed values
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class SimulationConfig(_Model):
@@ -182,7 +183,7 @@ class UEGroupConfig(_Model):
         "static", description="static drop, random waypoint, vehicles along routes, or trace")
     speed_mps: float = Field(0.0, ge=0, le=150, description="speed [m/s] (random waypoint, "
                              "vehicle)")
-    route: list[tuple[float, float]] | None = Field(
+    route: list[Annotated[tuple[float, float], Field(strict=False)]] | None = Field(
         None, description="vehicle route as [[x_m, y_m], …]; vehicles are spread along it and "
         "loop; default: straight roads across the area")
     area_margin_m: float = Field(0.0, ge=0, description="drop area = hull of the sites' "
@@ -219,7 +220,7 @@ class EventConfig(_Model):
 class AgentConfig(_Model):
     """An agent attached to the network at its own time scale (design §3)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), strict=True)
 
     name: str = Field(min_length=1, description="agent name (unique)")
     kind: str = Field(min_length=1, description="registered agent type (entry point group "

@@ -179,7 +179,9 @@ class Simulation:
             else:
                 n = g.count
                 area = self.area + np.array([[-g.area_margin_m] * 2, [g.area_margin_m] * 2])
-                if g.mobility == "vehicle":
+                if g.mobility == "vehicle" and n == 0:   # an empty group has no route model
+                    pos = np.zeros((0, 2))
+                elif g.mobility == "vehicle":
                     routes = ([np.asarray(g.route, float)] * n if g.route is not None
                               else straight_roads(rng, n, area))
                     length = np.array([np.linalg.norm(np.diff(r, axis=0), axis=1).sum()

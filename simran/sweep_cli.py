@@ -151,7 +151,7 @@ def register(subparsers) -> None:
     sp.set_defaults(func=cmd_campaign)
 
     sp = subparsers.add_parser("plot-campaign",
-                               help="plot a metric against a swept parameter (mean ± 95 % CI)")
+                               help="plot a metric against a swept parameter (mean ± 95 %% CI)")
     sp.add_argument("dir", help="campaign folder")
     sp.add_argument("--metric", required=True, help="summary metric (y axis)")
     sp.add_argument("--x", required=True, metavar="PARAM", help="swept parameter (x axis)")

@@ -253,7 +253,7 @@ def test_bad_llm_replies_never_reach_the_network():
     assert len(rows) == len(BAD_REPLIES)
     for r in rows:
         assert r["validation"].startswith("rejected"), (r["raw_text"], r["validation"])
-        applied = r["actions"][0]["quota_pct"]
+        applied = r["actions"][0].quota_pct
         assert 10 <= applied <= 70 and math.isfinite(applied)   # the deterministic policy's
     assert 10 <= sim.net.quota_pct[0, 0] <= 70
 

@@ -33,3 +33,14 @@ def test_every_cli_command_is_in_the_readme():
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for name in sub.choices:
         assert f"simran {name}" in text, f"`simran {name}` is not documented in the README"
+
+
+def test_every_help_page_renders():
+    """argparse formats help lazily: a stray '%' in a help text only fails when shown."""
+    from simran.cli import build_parser
+
+    parser = build_parser()
+    parser.format_help()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        assert p.format_help(), name

@@ -129,8 +129,6 @@ def test_all_problems_reported_at_once(tmp_path):
     assert {"simulation.duration_s", "simulation.colour", "slices.0.quota_pct"} <= paths
 
 
-@pytest.mark.xfail(strict=True, reason="pydantic lax mode coerces '5' and true to numbers; "
-                   "reported to the lead (strict types would reject them)")
 def test_quoted_numbers_and_booleans_are_not_numbers(tmp_path):
     for bad in ('duration_s = "5"', "duration_s = true"):
         with pytest.raises(ScenarioError):
