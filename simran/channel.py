@@ -220,6 +220,12 @@ class CorrelatedField:
     that touches 0.3 % of the sinusoids and changes the correlation only below ~1 m). Then E[f(x)f(x + Δ)] = E[cos(k·Δ)] =
     exp(−|Δ|/d) exactly, over realisations; the marginal is Gaussian as M grows (CLT).
 
+    ``kernel="gaussian"`` gives the correlation exp(−Δ²/d²) instead (k ~ N(0, 2/d² I)): a smooth
+    (differentiable) field. The exponential kernel is rough — a threshold on it (the LOS state)
+    would flip back and forth many times within a metre near the boundary, each flip a ~20 dB
+    path-loss step — so simran uses the Gaussian kernel for the LOS state and the exponential one
+    (TR 38.901 Table 7.5-6) for shadowing.
+
     Used for spatially consistent shadowing (one field per site, scaled by σ_SF) and LOS state
     (one field per site, see :func:`los_from_field`), TR 38.901 §7.6.3.
 
@@ -236,7 +242,9 @@ class CorrelatedField:
     """
 
     def __init__(self, rng: np.random.Generator, n_fields: int, decorrelation_m: float,
-                 n_sinusoids: int = 64):
+                 n_sinusoids: int = 64, kernel: str = "exponential"):
+        if kernel not in ("exponential", "gaussian"):
+            raise ChannelError(f"unknown correlation kernel {kernel!r} (exponential, gaussian)")
         if decorrelation_m <= 0 or n_fields < 1 or n_sinusoids < 1:
             raise ChannelError("CorrelatedField needs decorrelation_m > 0, n_fields ≥ 1, "
                                f"n_sinusoids ≥ 1 (got {decorrelation_m}, {n_fields}, "
@@ -244,11 +252,17 @@ class CorrelatedField:
         self.n_fields = int(n_fields)
         self.decorrelation_m = float(decorrelation_m)
         self.n_sinusoids = int(n_sinusoids)
+        self.kernel = kernel
         shape = (self.n_fields, self.n_sinusoids)
         u = rng.random(shape)
-        # clipped at K_MAX (structure finer than ~1 m is irrelevant at 100 ms mobility steps);
-        # this keeps every phase k·x small enough for float32 evaluation (below)
-        k_mag = np.minimum(np.sqrt((1.0 - u) ** -2 - 1.0) / self.decorrelation_m, K_MAX_RAD_M)
+        if kernel == "exponential":
+            # clipped at K_MAX (structure finer than ~1 m is irrelevant at 100 ms mobility
+            # steps); this keeps every phase k·x small enough for float32 evaluation (below)
+            k_mag = np.minimum(np.sqrt((1.0 - u) ** -2 - 1.0) / self.decorrelation_m,
+                               K_MAX_RAD_M)
+        else:
+            # Gaussian kernel exp(−Δ²/d²): k ~ N(0, (√2/d)² I), i.e. |k| Rayleigh with scale √2/d
+            k_mag = np.sqrt(-2.0 * np.log1p(-u)) * np.sqrt(2.0) / self.decorrelation_m
         direction = rng.uniform(0.0, 2.0 * np.pi, shape)
         # [F, M, 2] wave vectors in rad/m
         self.wave_vectors = np.stack([k_mag * np.cos(direction), k_mag * np.sin(direction)], -1)

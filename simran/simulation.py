@@ -234,7 +234,8 @@ class Simulation:
         n_sites = self.topo.site_xy.shape[0]
         self._sf_field = channel.CorrelatedField(
             rng, n_sites, channel.shadow_decorrelation_m(n.scenario, False))
-        self._los_field = channel.CorrelatedField(rng, n_sites, channel.los_correlation_m(n.scenario))
+        self._los_field = channel.CorrelatedField(rng, n_sites, channel.los_correlation_m(n.scenario),
+                                                  kernel="gaussian")
         self.gain_db = np.zeros((self.C, self.U))
         self.update_channel()
 

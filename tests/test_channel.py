@@ -200,3 +200,32 @@ def test_los_state_spatial_consistency(los_field):
     for j, expected in [(1, 0.380137), (2, 0.063451)]:
         freq = np.mean(los[:, 0] != los[:, j])
         assert abs(freq - expected) < 5 * np.sqrt(expected * (1 - expected) / N_FIELDS)
+
+
+def test_field_gaussian_kernel_autocorrelation():
+    # kernel="gaussian": E[f(x) f(x + D)] = exp(-(|D|/d)^2): D = d -> e^-1, D = d/2 -> e^-0.25,
+    # D = 2d -> e^-4. Same estimator tolerance as the exponential test (5 sd).
+    d_cor = 15.0
+    field = channel.CorrelatedField(np.random.default_rng(5), N_FIELDS, d_cor, kernel="gaussian")
+    pts = np.array([[0.0, 0.0], [d_cor, 0.0], [0.0, d_cor / 2], [2 * d_cor, 0.0]])
+    v = field.sample(pts)
+    for j, rho in [(1, np.exp(-1.0)), (2, np.exp(-0.25)), (3, np.exp(-4.0))]:
+        est = np.mean(v[:, 0] * v[:, j])
+        assert abs(est - rho) < 5 * np.sqrt((1 + rho**2) / N_FIELDS), (j, est, rho)
+
+
+def test_los_state_on_a_gaussian_field_rarely_flips_along_a_walk():
+    # a threshold on the smooth field crosses O(1/d) times per metre; on the rough exponential
+    # field it flips far more often (each flip is a ~20 dB path-loss step for the UE)
+    x = np.column_stack([np.arange(0, 200, 0.1), np.zeros(2000)])
+    flips = {}
+    for kernel in ("gaussian", "exponential"):
+        f = channel.CorrelatedField(np.random.default_rng(11), 200, 15.0, kernel=kernel)
+        los = channel.los_from_field(f.sample(x), 0.5)
+        flips[kernel] = np.abs(np.diff(los.astype(int), axis=1)).sum(axis=1).mean()
+    assert flips["gaussian"] < 30 and flips["exponential"] > 2 * flips["gaussian"], flips
+
+
+def test_field_rejects_unknown_kernel():
+    with pytest.raises(ValueError, match="kernel"):
+        channel.CorrelatedField(np.random.default_rng(0), 3, 10.0, kernel="matern")
