@@ -20,7 +20,6 @@ The UE figures need UE KPIs (``output.ue_kpis``); without them the map shows the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -207,13 +206,15 @@ def plot_energy(r: Results, path) -> Path:
         kw = {"label": f"cell {c}"} if legend else {}
         ax1.step(t, p, where="pre", lw=0.9, **kw)
         ax2.plot(t, e_wh, lw=0.8, alpha=0.7)
+    mean = cell.groupby("t_s")["power_w"].mean()
+    ax1.step(mean.index, mean.to_numpy(), where="pre", color="k", lw=2, label="mean over cells")
     ax1.set_ylabel("input power [W]")
-    ax1.set_title(_title(r, "EARTH base-station power per cell"))
+    ax1.set_title(_title(r, f"EARTH base-station power, {len(cells)} cells"))
     ax1.grid(alpha=0.3)
     if legend:
         ax1.legend(loc="best", fontsize="x-small", ncol=3)
     else:
-        ax1.text(0.01, 0.02, f"{len(cells)} cells", transform=ax1.transAxes, fontsize="small")
+        ax1.legend(handles=ax1.lines[-1:], loc="best", fontsize="small")
     if total is not None:
         ax2b = ax2.twinx()
         ax2b.plot(cell[cell["cell"] == cells[0]]["t_s"], total, color="k", lw=2,
@@ -225,8 +226,3 @@ def plot_energy(r: Results, path) -> Path:
     ax2.set_title("cumulative energy (thin: per cell)")
     ax2.grid(alpha=0.3)
     return _save(fig, Path(path))
-
-
-def describe(r: Results) -> str:
-    """One line naming the run (used in figure titles)."""
-    return json.dumps({"scenario": r.attrs.get("scenario_name"), "seed": r.attrs.get("seed")})
