@@ -1,7 +1,7 @@
 """Sweep throughput: 40 short quickstart runs on 1 and 2 local workers and a 2-worker Dask
 LocalCluster (a benchmark, not a test).
 
-    python benchmarks/bench_sweep.py [--runs-s 3] [--skip-dask]
+    python benchmarks/bench_sweep.py [--runs-s 0.5] [--skip-dask]
 
 For each executor it reports
 
@@ -85,7 +85,7 @@ def measure(name, executor, specs, tmp: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs-s", type=float, default=3.0, help="simulated seconds per run")
+    ap.add_argument("--runs-s", type=float, default=0.5, help="simulated seconds per run")
     ap.add_argument("--skip-dask", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:

@@ -28,6 +28,7 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -36,13 +37,12 @@ import numpy as np
 import pandas as pd
 
 from simran.errors import SweepError
-from simran.sweep import Executor, RunSpec, Runner, Sweep, canonical_json, load_sweep, \
-    make_executor
+from simran.sweep import Executor, RunSpec, Sweep, canonical_json, load_sweep, make_executor
 
 CAMPAIGN_FILE = "campaign.json"
 RUNS_DIR = "runs"
 LOCK_FILE = ".lock"
-RESERVED = ("run_id", "status", "replication", "seed", "wall_s", "error")
+RunFn = Callable[[RunSpec, str], dict]  # (spec, runs_dir) -> status record, run in a worker
 
 
 # --------------------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ RESERVED = ("run_id", "status", "replication", "seed", "wall_s", "error")
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -173,7 +173,7 @@ def run_one(spec: RunSpec, runs_dir: str) -> dict:
 def _record_lost(runs: Path, spec: RunSpec, exc: BaseException) -> dict:
     """Record a run whose worker never reported (crash) or whose runner raised."""
     rec = _record(spec, status="failed", error=f"{type(exc).__name__}: {exc}",
-                  traceback="".join(traceback.format_exception(exc)), wall_s=float("nan"),
+                  traceback="".join(traceback.format_exception(exc)), wall_s=None,
                   code_version=None)
     write_json_atomic(runs / f"{spec.run_id}.json", rec)
     return rec
@@ -211,7 +211,7 @@ def pending(specs: list[RunSpec], records: dict[str, dict], retry_failed: bool =
 
 def run_campaign(sweep: str | Path | Sweep, out: str | Path, *, executor: Executor | None = None,
                  retry_failed: bool = False, quiet: bool = False,
-                 runner: Runner = run_one) -> CampaignReport:
+                 runner: RunFn = run_one) -> CampaignReport:
     """Run the runs of a sweep that ``out`` does not hold yet.
 
     Parameters
@@ -244,9 +244,9 @@ def run_campaign(sweep: str | Path | Sweep, out: str | Path, *, executor: Execut
     return report
 
 
-def _execute(executor: Executor, runner: Runner, todo: list[RunSpec], out: Path,
+def _execute(executor: Executor, runner: RunFn, todo: list[RunSpec], out: Path,
              report: CampaignReport, quiet: bool) -> None:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     runs = out / RUNS_DIR
     fn = functools.partial(runner, runs_dir=str(runs))
@@ -254,6 +254,9 @@ def _execute(executor: Executor, runner: Runner, todo: list[RunSpec], out: Path,
     with executor as ex, tqdm(total=len(todo), unit="run", desc="sweep", disable=quiet,
                               dynamic_ncols=True) as bar:
         report.executor = ex.description
+        if not quiet:
+            bar.write(f"{out}: {report.total} runs, {report.skipped} kept, {len(todo)} to run "
+                      f"on {ex.description}")
         for spec, outcome in ex.run(fn, todo):
             rec = outcome if isinstance(outcome, dict) else _record_lost(runs, spec, outcome)
             if rec.get("status") == "done":
@@ -420,8 +423,12 @@ def plot_metric(campaign: str | Path | pd.DataFrame, metric: str, x: str, hue: s
     stats = summarize(df, [metric], by=[c for c in (hue, x) if c])
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.subplots()
-    for label, g in stats.groupby(hue, sort=True) if hue else [(None, stats)]:
-        xs = g[x] if pd.api.types.is_numeric_dtype(g[x]) else g[x].astype(str)
+    groups = list(stats.groupby(hue, sort=True)) if hue else [(None, stats)]
+    numeric = pd.api.types.is_numeric_dtype(stats[x])
+    span = float(np.ptp(stats[x])) if numeric and len(stats) else 0.0
+    for i, (label, g) in enumerate(groups):
+        dodge = (i - (len(groups) - 1) / 2) * 0.01 * span  # keep error bars apart
+        xs = g[x] + dodge if numeric else g[x].astype(str)
         ax.errorbar(xs, g[metric], yerr=g[f"{metric}_ci95"].fillna(0), marker="o", capsize=4,
                     label=None if hue is None else f"{hue} = {label}")
     n = stats["n"]

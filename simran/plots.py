@@ -185,7 +185,8 @@ def plot_map(r: Results, path) -> Path:
     ax.set_ylabel("y [m]")
     ax.set_title(_title(r, "sites, sector boresights (arrows), UE tracks"))
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize="small")
+    n_items = len(ax.get_legend_handles_labels()[1])
+    fig.legend(loc="outside lower center", ncol=min(n_items, 5), fontsize="small")
     return _save(fig, Path(path))
 
 

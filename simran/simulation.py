@@ -442,6 +442,10 @@ class Simulation:
         s.pop("_total_bits", None)
         if self.decision_log is not None:
             s.update(self.decision_log.summary())
+        for a in self.agents:                  # agents may add run-level metrics of their own
+            extra = getattr(a, "summary_metrics", None)
+            if extra is not None:
+                s.update(extra())
         return s
 
 

@@ -42,6 +42,9 @@ import hashlib
 import itertools
 import json
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
@@ -250,14 +253,18 @@ def derive_seeds(root_seed: int, n: int) -> list[int]:
 
 
 def canonical_json(data: Any) -> str:
-    """Sorted-key, compact JSON: equal data ⇒ equal text."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted-key, compact JSON (as :meth:`Scenario.to_json`): equal data ⇒ equal text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def run_id(scenario: Scenario | dict) -> str:
-    """Short SHA-256 of the canonical JSON of the fully resolved scenario (incl. its seed)."""
-    data = scenario.to_dict() if isinstance(scenario, Scenario) else scenario
-    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()[:RUN_ID_LEN]
+    """Short SHA-256 of the canonical JSON of the fully resolved scenario (incl. its seed).
+
+    The text hashed is what a results file stores as ``scenario_json``, so a run's id can be
+    recomputed from its results file alone.
+    """
+    text = scenario.to_json() if isinstance(scenario, Scenario) else canonical_json(scenario)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:RUN_ID_LEN]
 
 
 # --------------------------------------------------------------------------------------------
@@ -421,7 +428,8 @@ class LocalPoolExecutor:
         self._pool: _Pool | None = None
 
     def _new_pool(self) -> _Pool:
-        return _Pool(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return _Pool(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                     initializer=_exit_with_parent, initargs=(os.getpid(),))
 
     def __enter__(self) -> Self:
         self._pool = self._new_pool()
@@ -458,6 +466,23 @@ class LocalPoolExecutor:
                 finished = 0
                 self.__exit__()
                 self._pool = self._new_pool()
+
+
+def _exit_with_parent(parent: int, poll_s: float = 0.5) -> None:
+    """Worker initializer: exit when the campaign process is gone.
+
+    After ``kill -9`` of the main process nobody shuts the pool down and idle workers would wait
+    for work forever; a worker that notices it was re-parented exits (mid-run: its temporary
+    results file is removed when the campaign resumes). ``parent`` is the pid of the process
+    that started the pool (taken there: it may already be gone when the worker starts).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="simran-exit-with-parent", daemon=True).start()
 
 
 def _outcome(fut) -> dict | BaseException:

@@ -113,10 +113,15 @@ def _summary_text(df) -> str:
     table = summarize(df, metrics)
     shown = pd.DataFrame({c: table[c] for c in [*df.attrs["axes"], "n"] if c in table})
     for m in metrics:
-        shown[m] = [f"{v:.4g} ± {c:.2g}" if c == c else f"{v:.4g}"
-                    for v, c in zip(table[m], table[f"{m}_ci95"])]
+        shown[m] = [_pm(v, c) for v, c in zip(table[m], table[f"{m}_ci95"])]
     return ("summary (mean ± 95 % CI over seeds; choose metrics with --metric):\n"
             + shown.to_string(index=False))
+
+
+def _pm(mean: float, ci: float) -> str:
+    if ci != ci:  # NaN: a single seed
+        return f"{mean:.4g}"
+    return f"{mean:.4g} ± {0.0 if ci <= 1e-12 * max(1.0, abs(mean)) else ci:.2g}"
 
 
 @_handler

@@ -116,3 +116,96 @@ def plot_cqi_distribution(trace_sets: dict, path) -> Path:
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
+
+
+def _trace_ue_labels(results) -> dict[int, str]:
+    """UE index → label (the trace id when it can be known) for every trace UE of a run."""
+    from simran.traces import load_trace_set
+
+    labels: dict[int, str] = {}
+    for gi, g in enumerate(results.scenario.get("ue_groups", [])):
+        if g.get("mobility") != "trace":
+            continue
+        members = sorted(int(u) for u in results.ue.loc[results.ue["group"] == gi, "ue"].unique())
+        t = g["trace"]
+        ids = t.get("ids")
+        if ids is None:
+            try:          # a relative path is relative to the scenario file, unknown here
+                ids = [tr.id for tr in load_trace_set(t["file"]).select(first=t.get("first"))]
+            except Exception:  # noqa: BLE001 - labels only: fall back to UE numbers
+                ids = None
+        for k, ue in enumerate(members):
+            labels[ue] = ids[k] if ids is not None and k < len(ids) else f"UE {ue}"
+    return labels
+
+
+def plot_replay(results_path, path, *, max_legend: int = 10) -> Path:
+    """Plot a replay: per trace UE, the CQI it got from its trace, its MCS and its throughput.
+
+    Parameters
+    ----------
+    results_path : str or Path
+        A results file (or its folder) of a run with ``mobility = "trace"`` UEs and UE KPIs
+        (``output.ue_kpis = true``), e.g. from ``simran replay``.
+    path : str or Path
+        Output image.
+    max_legend : int
+        Label the lines only when there are at most this many trace UEs.
+
+    Returns
+    -------
+    Path
+        The written image.
+
+    Raises
+    ------
+    SimranError
+        The run has no UE KPIs or no trace UE.
+
+    Notes
+    -----
+    CQI is the mean over each KPI period of the CQI the kernel used (the trace's value; with
+    ``sampling = "hold"`` and periods that divide the trace period it *is* the trace sample), MCS
+    the one of the period's last tick (CQI → MCS of the scenario's tables, TS 38.214), throughput
+    the UE's simulated rate. Periods in which a UE is inactive (its trace ended with
+    ``end = "stop"``) are left blank in the CQI and MCS panels.
+    """
+    from matplotlib.figure import Figure
+
+    from simran.errors import SimranError
+    from simran.results import load_results
+
+    res = load_results(results_path)
+    if res.ue is None:
+        raise SimranError(f"{res.path}: no UE KPIs (run with output.ue_kpis = true)")
+    labels = _trace_ue_labels(res)
+    if not labels:
+        raise SimranError(f"{res.path}: the run has no trace UE (mobility = 'trace')")
+    fig = Figure(figsize=(9, 7.2), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    for ue, label in labels.items():
+        d = res.ue[res.ue["ue"] == ue].sort_values("t_s")
+        live = d["active"].to_numpy() > 0
+        cqi = np.where(live, d["cqi"].to_numpy(), np.nan)
+        mcs = np.where(live & (d["mcs"].to_numpy() >= 0), d["mcs"].to_numpy(), np.nan)
+        t = d["t_s"].to_numpy()
+        lw = 0.9 if len(labels) <= max_legend else 0.5
+        axes[0].step(t, cqi, where="pre", lw=lw, label=label)
+        axes[1].step(t, mcs, where="pre", lw=lw)
+        axes[2].plot(t, d["throughput_mbps"].to_numpy(), lw=lw)
+    sc = res.scenario["network"]
+    for ax, name in zip(axes, ("CQI (trace)", f"MCS ({sc['cqi_table']}→{sc['mcs_table']})",
+                               "throughput (Mbit/s)")):
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylim(-0.5, CQI_MAX + 0.5)
+    axes[1].set_ylim(-0.5, 28.5)                   # I_MCS 0..28 (TS 38.214 Table 5.1.3.1-x)
+    axes[2].set_ylim(bottom=0)
+    axes[2].set_xlabel("simulated time (s)")
+    if len(labels) <= max_legend:
+        axes[0].legend(fontsize=7, ncol=min(len(labels), 4), loc="lower left")
+    fig.suptitle(f"replay {res.attrs.get('scenario_name', '')}: {len(labels)} trace UE(s), "
+                 f"{res.path.parent.name}/{res.path.name}", fontsize=10)
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simran.errors import ScenarioError
+from simran.errors import ScenarioError, TraceError
 from simran.traces import load_trace_set
 
 BLOCK_TICKS = 2000
@@ -33,8 +33,13 @@ class TraceUEs:
         if not path.exists():
             raise ScenarioError(sim.scenario.name, [(f"{where}.file", f"trace file {path} "
                                                      "not found")])
-        ts = load_trace_set(path)
-        self.traces = ts.select(ids=t.ids, first=t.first)
+        key = "file"             # trace errors also name the scenario field they come from
+        try:
+            ts = load_trace_set(path)
+            key = "ids" if t.ids is not None else "first"
+            self.traces = ts.select(ids=t.ids, first=t.first)
+        except TraceError as exc:
+            raise ScenarioError(sim.scenario.name, [(f"{where}.{key}", str(exc))]) from None
         if t.cell >= sim.C:
             raise ScenarioError(sim.scenario.name, [(f"{where}.cell", f"cell {t.cell} does not "
                                                      f"exist (the network has {sim.C} cells)")])

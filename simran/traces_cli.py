@@ -22,7 +22,7 @@ _OPTIONAL_CSV = ("speed", "x", "y", "lat", "lon", "rsrp", "rsrq", "sinr", "servi
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    """Add ``traces`` (import ucc5g/csv/series, list, show) to a sub-parsers object.
+    """Add ``traces`` (import ucc5g/csv/series, list, show, plot-dist, synth) to a sub-parsers object.
 
     Parameters
     ----------
@@ -35,10 +35,10 @@ def register(subparsers) -> argparse.ArgumentParser:
         The ``traces`` parser.
     """
     traces = subparsers.add_parser(
-        "traces", help="vehicle drive traces: import, list, show",
+        "traces", help="vehicle drive traces: import, list, show, plot, synthesise",
         description="Import drive-test files into trace sets and inspect them.")
     traces.set_defaults(func=_usage(traces))
-    sub = traces.add_subparsers(dest="traces_command", metavar="{import,list,show}")
+    sub = traces.add_subparsers(dest="traces_command", metavar="{import,list,show,plot-dist,synth}")
     _register_import(sub)
     p = sub.add_parser("list", help="table of the traces in a trace set")
     p.add_argument("file", help="trace-set file (.h5)")
@@ -48,6 +48,20 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--trace", required=True, metavar="ID", help="trace id")
     p.add_argument("--plot", metavar="PNG", help="write a CQI / MCS / DL-throughput plot")
     p.set_defaults(func=cmd_show)
+    p = sub.add_parser("plot-dist", help="CQI distribution of one or more trace sets (PNG)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="trace-set files (.h5)")
+    p.add_argument("--out", required=True, metavar="PNG", help="image to write")
+    p.set_defaults(func=cmd_plot_dist)
+    p = sub.add_parser("synth", help="generate a synthetic trace set (vehicles through a "
+                       "coverage hole, simran.synthetic_traces)")
+    p.add_argument("--out", required=True, help="trace-set file to write (.h5)")
+    p.add_argument("--vehicles", type=int, default=78, help="number of vehicles (default 78)")
+    p.add_argument("--period-s", type=float, default=1.0, help="sampling period, s (default 1)")
+    p.add_argument("--duration-s", type=float, default=600.0,
+                   help="length of every trace, s (default 600)")
+    p.add_argument("--seed", type=int, default=78, help="root seed (default 78)")
+    p.add_argument("--scenario", help="network scenario (default scenarios/synthetic_highway.toml)")
+    p.set_defaults(func=cmd_synth)
     return traces
 
 
@@ -250,4 +264,46 @@ def cmd_show(args: argparse.Namespace) -> int:
         from simran.trace_plots import plot_trace
 
         print(f"wrote {plot_trace(trace, args.plot)}")
+    return 0
+
+
+@_reports_errors
+def cmd_plot_dist(args: argparse.Namespace) -> int:
+    """``simran traces plot-dist FILE [FILE ...] --out PNG``: pooled CQI histogram per set."""
+    from pathlib import Path
+
+    from simran.trace_plots import plot_cqi_distribution
+    from simran.traces import TraceSet
+
+    sets = {}
+    for f in args.files:
+        label = Path(f).stem
+        while label in sets:
+            label += "'"
+        sets[label] = TraceSet.open(f)
+    print(f"wrote {plot_cqi_distribution(sets, args.out)}")
+    return 0
+
+
+@_reports_errors
+def cmd_synth(args: argparse.Namespace) -> int:
+    """``simran traces synth --out FILE [--vehicles N] [--period-s P] [--duration-s D]
+    [--seed S] [--scenario TOML]``."""
+    from simran.synthetic_traces import write_synthetic_set
+
+    options = {"--out": args.out, "--vehicles": None if args.vehicles == 78 else args.vehicles,
+               "--period-s": None if args.period_s == 1.0 else f"{args.period_s:g}",
+               "--duration-s": None if args.duration_s == 600.0 else f"{args.duration_s:g}",
+               "--seed": args.seed, "--scenario": args.scenario}
+    created_by = " ".join(["simran", "traces", "synth", *(
+        f"{k} {v}" for k, v in options.items() if v is not None)])
+    path, info = write_synthetic_set(args.out, args.vehicles, args.period_s, args.duration_s,
+                                     args.seed, args.scenario, created_by=created_by)
+    c = info["calibration"]
+    print(f"wrote {path}: {args.vehicles} trace(s) of {args.duration_s:g} s, "
+          f"{path.stat().st_size} bytes, {info['handovers']} handovers")
+    print(f"mean MCS in the hole {c['mcs_mean_hole']:.1f}, outside {c['mcs_mean_outside']:.1f}; "
+          f"full-cell rate in the hole {c['rate_mbps_hole']:.1f} Mbit/s, outside "
+          f"{c['rate_mbps_outside']:.1f} Mbit/s ({100 * c['hole_share']:.0f} % of samples in "
+          "the hole)")
     return 0

@@ -21,13 +21,30 @@ import numpy as np
 import pytest
 
 from simran import cli
-from simran.campaign import _locked, campaign_status, load_campaign, plot_metric, run_campaign, \
-    run_one, scan_runs, summarize
+from simran.campaign import (
+    _locked,
+    campaign_status,
+    load_campaign,
+    plot_metric,
+    run_campaign,
+    run_one,
+    scan_runs,
+    summarize,
+)
 from simran.errors import SweepError
 from simran.results import load_results
 from simran.scenario import load_scenario
-from simran.sweep import DaskExecutor, LocalPoolExecutor, Point, SerialExecutor, derive_seeds, \
-    expand, load_sweep, make_executor, run_id
+from simran.sweep import (
+    DaskExecutor,
+    LocalPoolExecutor,
+    Point,
+    SerialExecutor,
+    derive_seeds,
+    expand,
+    load_sweep,
+    make_executor,
+    run_id,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -248,6 +265,12 @@ def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
         make_executor(dask="local:zero").__enter__()
 
 
+def test_missing_dask_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(SweepError, match=r"pip install simran\[distributed\]"):
+        DaskExecutor("local:1").__enter__()
+
+
 # ------------------------------------------------------------------------------------------
 # running, resuming, failures
 
@@ -273,6 +296,7 @@ def test_campaign_runs_only_what_is_missing(tmp_path):
         assert r.summary["throughput_mbps_mean"] == pytest.approx(row.throughput_mbps_mean)
         assert json.loads(json.dumps(r.scenario)) == r.scenario
         assert r.scenario["simulation"]["seed"] == row.seed
+        assert run_id(r.scenario) == row.run_id  # the id is recomputable from the results file
     meta = json.loads((out / "campaign.json").read_text())
     assert meta["sweep_toml"] == path.read_text() and meta["code_version"]["simran_version"]
     rec = json.loads((out / "runs" / f"{df.run_id[0]}.json").read_text())
@@ -350,16 +374,20 @@ def test_retry_failed_reruns_transient_failures(tmp_path, monkeypatch):
     path = write(tmp_path, GRID)
     out = tmp_path / "out"
     monkeypatch.setenv("SIMRAN_TEST_FAIL_QUOTA", "20")
-    rep = run_campaign(path, out, executor=LocalPoolExecutor(2), quiet=True, runner=flaky_runner)
+    rep = run_campaign(path, out, executor=SerialExecutor(), quiet=True, runner=flaky_runner)
     assert (rep.done, rep.failed) == (4, 4)
-    assert all("trace server unreachable" in f["error"] for f in rep.failures)
+    assert all("trace server unreachable" in f["error"] and "run_one" in f["traceback"]
+               for f in rep.failures)
+    kept = _snapshot(out)
     monkeypatch.delenv("SIMRAN_TEST_FAIL_QUOTA")
-    rep = run_campaign(path, out, executor=LocalPoolExecutor(2), quiet=True, runner=flaky_runner)
+    rep = run_campaign(path, out, executor=SerialExecutor(), quiet=True, runner=flaky_runner)
     assert (rep.skipped, rep.done, rep.failed) == (8, 0, 0)  # failures are not retried by default
-    rep = run_campaign(path, out, executor=LocalPoolExecutor(2), quiet=True, runner=flaky_runner,
+    rep = run_campaign(path, out, executor=SerialExecutor(), quiet=True, runner=flaky_runner,
                        retry_failed=True)
     assert (rep.skipped, rep.done, rep.failed) == (4, 4, 0)
     assert campaign_status(out).done == 8
+    after = _snapshot(out)
+    assert all(after[k] == v for k, v in kept.items() if k.endswith(".h5"))  # done: untouched
 
 
 def crashing_runner(spec, runs_dir):
@@ -378,7 +406,7 @@ def test_worker_crash_marks_only_in_flight_runs(tmp_path):
     assert all(f["error"].startswith("WorkerLost") for f in rep.failures)
     assert {"slices.0.quota_pct": 60, "ue_groups.0.count": 2} in [f["params"] for f in
                                                                    rep.failures]
-    rep = run_campaign(path, out, executor=LocalPoolExecutor(2), quiet=True, retry_failed=True)
+    rep = run_campaign(path, out, executor=SerialExecutor(), quiet=True, retry_failed=True)
     assert rep.done == 8 - rep.skipped and campaign_status(out).done == 8
 
 
@@ -386,23 +414,53 @@ def _snapshot(out: Path) -> dict:
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").iterdir()}
 
 
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_resume_after_kill_9(tmp_path):
-    # runs of 3 simulated s (~150 ms each) on one worker, so the kill lands mid-way
+    # runs of 3 simulated s (~150 ms each) on 1 worker, so the kill lands mid-way
     path = write(tmp_path, GRID.replace("[sweep]", '[set]\n"simulation.duration_s" = 3\n[sweep]'))
     out = tmp_path / "out"
     code = (f"from simran.campaign import run_campaign\nfrom simran.sweep import "
             f"LocalPoolExecutor\nrun_campaign({str(path)!r}, {str(out)!r}, "
             f"executor=LocalPoolExecutor(1), quiet=True)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    children: list[int] = []
     try:
         deadline = time.monotonic() + 60
         while len(scan_runs(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+            children = _children(proc.pid) or children
+            time.sleep(0.01)
         assert proc.poll() is None, "campaign finished before it could be killed"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # main process and its worker, like a power cut
+        children = _children(proc.pid)  # the workers and the resource tracker
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only: its workers are orphaned
         proc.wait()
+        deadline = time.monotonic() + 20
+        while any(map(_alive, children)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_alive, children)), "orphaned workers did not exit"
+    finally:
+        for pid in filter(_alive, children):
+            os.kill(pid, signal.SIGKILL)
     before = {r: rec for r, rec in scan_runs(out).items() if rec["state"] == "done"}
     assert 3 <= len(before) < 8
     kept = _snapshot(out)
@@ -415,7 +473,7 @@ def test_resume_after_kill_9(tmp_path):
     (out / "runs" / f"{todo[1]}.h5").write_bytes(b"not a complete run")
     assert set(scan_runs(out)) == set(before)  # none of these counts as done
 
-    rep = run_campaign(path, out, executor=LocalPoolExecutor(2), quiet=True)
+    rep = run_campaign(path, out, executor=SerialExecutor(), quiet=True)
     assert rep.skipped == len(before) and rep.done == 8 - len(before) and rep.failed == 0
     assert rep.removed_temp >= 1
     after = _snapshot(out)

@@ -12,12 +12,13 @@ Semantics (one tick):
 * eligible UE: active, CQI > 0 (bits per PRB > 0) and serving cell on;
 * need_u = min(demand_u / bits_per_prb_u, N_PRB) PRBs (full buffer: N_PRB);
 * budget of (cell c, slice s) = floor(quota[c][s] / 100 · N_PRB), 0 if cell c is off;
-* inside a (cell, slice): ``rr`` weight 1, ``pf`` weight r_u / max(T_u, 1) with r_u the rate per PRB
-  [bit/s] and T_u the EWMA throughput [bit/s], both water-filled; ``mr`` best rate first (ties: lower
-  UE index first), each up to its need;
+* inside a (cell, slice): ``rr`` weight 1, ``pf`` weight r_u / max(T_u, 1) with r_u the rate
+  per PRB [bit/s] and T_u the EWMA throughput [bit/s], both water-filled; ``mr`` best rate first
+  (ties: lower UE index first), each up to its need;
 * ``lending``: the cell's PRBs not granted in step 1 (N_PRB − Σ granted) are water-filled with
   equal weights among the cell's eligible UEs that still have unmet need;
-* T_u ← (1 − β)·T_u + β·(granted PRBs · bits_per_prb / tick) for active UEs (T starts at 1000 bit/s).
+* T_u ← (1 − β)·T_u + β·(granted PRBs · bits_per_prb / tick) for active UEs (T starts at
+  1000 bit/s).
 """
 
 from __future__ import annotations

@@ -1,0 +1,328 @@
+"""Reproduce papers/004 Table 4 (and Fig. 3, 12, 13, 14a) over the routes of a trace set.
+
+One command::
+
+    python -m agents.symbiotic.evaluate --traces datasets/synthetic_78.h5 --methods all \\
+        --out results/type1 [--routes 78] [--duration-s 60] [--window mid] [--workers 2]
+
+runs every method (:mod:`agents.symbiotic.methods`) on every route (one vehicle trace each) of
+the trace set with the same seed, for a fixed duration per route, computes Table 4's columns per
+run (:mod:`agents.symbiotic.metrics`), and writes ``runs.csv`` (one row per method × route),
+``table.csv`` / ``table.md`` (mean over routes next to the paper's figures) and the figures.
+``--window mid`` replays the middle ``duration`` seconds of each trace (where the synthetic
+routes cross their coverage hole), ``start`` the first ones.
+
+The same campaign as a sweep file (``simran sweep``)::
+
+    python -m agents.symbiotic.evaluate --traces datasets/synthetic_78.h5 --methods all \\
+        --write-sweep scenarios/sweeps/type1_methods_routes.toml
+    simran sweep scenarios/sweeps/type1_methods_routes.toml --out runs/type1 --workers 2
+    python -m agents.symbiotic.evaluate --campaign runs/type1 --out results/type1
+
+The last command computes the table from the campaign's results files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent.parent
+BASE = REPO / "scenarios" / "symbiotic_type1.toml"
+BOX_DECIMATE = 10           # Fig. 13 keeps every 10th tick (50 ms) of every route
+
+COLUMNS = ["rmse_mbps", "rmse_band_mbps", "in_band_pct", "iterations_mean",
+           "convergence_ms_mean", "latency_ms_mean", "on_time", "late", "dropped",
+           "llm_invocations", "rejected", "kp_final", "enforcements", "unconverged"]
+
+
+# ------------------------------------------------------------------------------ scenarios ------
+def route_ids(traces: str | Path, routes: int | None = None, ids: list[str] | None = None
+              ) -> list[str]:
+    """The trace ids to evaluate: ``ids``, else the first ``routes`` (all when None)."""
+    from simran.traces import load_trace_set
+
+    ts = load_trace_set(traces)
+    if ids:
+        missing = [i for i in ids if i not in ts]
+        if missing:
+            raise SystemExit(f"{traces}: unknown trace id(s) {missing}")
+        return list(ids)
+    return ts.ids[:routes] if routes else list(ts.ids)
+
+
+def window_offset_s(traces, trace_id: str, duration_s: float, window: str) -> float:
+    """Start offset into a trace: 0 (``start``) or centred (``mid``), in whole seconds."""
+    if window == "start":
+        return 0.0
+    from simran.traces import load_trace_set
+
+    dur = load_trace_set(traces).get(trace_id).duration_s
+    return float(max(0.0, math.floor((dur - duration_s) / 2)))
+
+
+def scenario_data(method: str, trace_file: str, trace_id: str, duration_s: float,
+                  offset_s: float, seed: int, base: Path = BASE, ue_kpis: bool = False) -> dict:
+    """The raw scenario document of one run (base scenario + method + route)."""
+    from agents.symbiotic.methods import method_agents
+    from simran.scenario import apply_overrides, read_toml
+
+    data = read_toml(base)
+    trace = {"file": str(Path(trace_file).resolve()), "ids": [trace_id], "offset_s": offset_s,
+             "end": "loop", "sampling": "hold", "cell": 0}
+    return apply_overrides(data, {
+        "name": method, "simulation.duration_s": duration_s, "simulation.seed": seed,
+        "ue_groups.0.trace": trace, "agents": method_agents(method),
+        "output.ue_kpis": ue_kpis})
+
+
+def run_task(task: dict) -> dict:
+    """Run one method on one route; return its metrics (and series to plot when asked)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import agents.symbiotic  # noqa: F401  (registers the agent kinds in a spawned worker)
+    from agents.symbiotic.metrics import metrics, series_from_sim
+    from simran.scenario import Scenario
+    from simran.simulation import Simulation
+
+    data = scenario_data(task["method"], task["traces"], task["route"], task["duration_s"],
+                         task["offset_s"], task["seed"], ue_kpis=task.get("keep_series", False))
+    sc = Scenario.from_dict(data, source=task["method"], base_dir=BASE.parent)
+    sim = Simulation(sc)
+    t0 = time.perf_counter()
+    sim.run()
+    wall = time.perf_counter() - t0
+    series = series_from_sim(sim, "vehicle")
+    row = {"method": task["method"], "route": task["route"], "wall_s": wall,
+           "backend": "; ".join(a.backend_description() for a in sim.agents),
+           **metrics(series)}
+    row["box"] = series.thr_mbps[::BOX_DECIMATE].astype(np.float32)
+    if task.get("keep_series"):
+        row["series"] = {"t_s": series.t_s, "thr": series.thr_mbps, "quota": series.quota_pct,
+                         "target": series.target_mbps, "tol": series.tol_mbps, "kp": series.kp,
+                         "enf": series.enforcements, "cqi": _cqi_series(sim)}
+    return row
+
+
+def _cqi_series(sim) -> tuple[np.ndarray, np.ndarray]:
+    t, _, _, ut, ue = sim.collector.trimmed()
+    return (ut, ue["cqi"][:, 0]) if sim.collector.ue_on else (np.zeros(0), np.zeros(0))
+
+
+def tasks(traces, methods, routes, duration_s, window, seed, plot_route=None) -> list[dict]:
+    """One task per method × route (same seed and window for every method)."""
+    offsets = {r: window_offset_s(traces, r, duration_s, window) for r in routes}
+    return [{"method": m, "traces": str(traces), "route": r, "duration_s": duration_s,
+             "offset_s": offsets[r], "seed": seed, "keep_series": r == plot_route}
+            for m in methods for r in routes]
+
+
+def run_all(task_list: list[dict], workers: int = 1, progress: bool = True) -> list[dict]:
+    """Run the tasks (serially or in a spawn process pool); rows in task order."""
+    if workers <= 1:
+        rows = []
+        for i, t in enumerate(task_list):
+            rows.append(run_task(t))
+            if progress:
+                print(f"  [{i + 1}/{len(task_list)}] {t['method']} {t['route']}", file=sys.stderr)
+        return rows
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as ex:
+        futures = [ex.submit(run_task, t) for t in task_list]
+        rows = []
+        for i, f in enumerate(futures):
+            rows.append(f.result())
+            if progress:
+                print(f"  [{i + 1}/{len(futures)}] {rows[-1]['method']} {rows[-1]['route']}",
+                      file=sys.stderr)
+        return rows
+
+
+# ------------------------------------------------------------------------------ the table ------
+def table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean over routes per method (event counts summed), with the paper's figures beside."""
+    from agents.symbiotic.methods import label, paper_row
+
+    out = []
+    for method, g in runs.groupby("method", sort=False):
+        paper = paper_row(method)
+        out.append({
+            "method": method, "label": label(method), "routes": len(g),
+            "rmse_mbps": g["rmse_mbps"].mean(), "rmse_band_mbps": g["rmse_band_mbps"].mean(),
+            "in_band_pct": g["in_band_pct"].mean(), "infeasible_pct": g["infeasible_pct"].mean(),
+            "iterations": g["iterations_mean"].mean(),
+            "convergence_ms": g["convergence_ms_mean"].mean(),
+            "inference_ms": g["latency_ms_mean"].mean(),
+            "on_time": int(g["on_time"].sum()), "late": int(g["late"].sum()),
+            "dropped": int(g["dropped"].sum()), "llm_invocations": int(g["llm_invocations"].sum()),
+            "rejected": int(g["rejected"].sum()), "kp_final": g["kp_final"].mean(),
+            "paper_rmse_mbps": paper.get("rmse_mbps", math.nan),
+            "paper_iterations": paper.get("iterations", math.nan),
+            "paper_convergence_ms": paper.get("convergence_ms", math.nan),
+            "paper_inference_ms": paper.get("latency_ms", math.nan),
+            "paper_source": paper.get("source", "")})
+    return pd.DataFrame(out).sort_values("rmse_mbps", kind="stable").reset_index(drop=True)
+
+
+def markdown(tab: pd.DataFrame) -> str:
+    """Table 4-style markdown: ours | paper."""
+    head = ("| method | RMSE [Mbit/s] | RMSE to band | in band % | iterations | conv. [ms] | "
+            "inference [ms] | on time / late / dropped | LLM calls (rejected) | final Kp | "
+            "paper RMSE | paper iters | paper conv. [ms] | paper inference [ms] |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+
+    def f(x, d=1):
+        return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{d}f}"
+    for r in tab.itertuples():
+        lines.append(
+            f"| {r.label} | {f(r.rmse_mbps)} | {f(r.rmse_band_mbps, 2)} | {f(r.in_band_pct)} | "
+            f"{f(r.iterations, 2)} | {f(r.convergence_ms)} | {f(r.inference_ms, 3)} | "
+            f"{r.on_time} / {r.late} / {r.dropped} | {r.llm_invocations} ({r.rejected}) | "
+            f"{f(r.kp_final, 2)} | {f(r.paper_rmse_mbps)} | {f(r.paper_iterations)} | "
+            f"{f(r.paper_convergence_ms, 0)} | {f(r.paper_inference_ms, 0)} |")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ sweep file -----
+def write_sweep(path: str | Path, traces: str | Path, methods: list[str], routes: list[str],
+                duration_s: float, window: str, seed: int) -> Path:
+    """Write the sweep file of the campaign: zip(method name, agents) × grid(route)."""
+    from agents.symbiotic.methods import method_agents
+
+    path = Path(path)
+    rel = os.path.relpath(Path(traces).resolve(), path.resolve().parent.parent)
+    offsets = sorted({window_offset_s(traces, r, duration_s, window) for r in routes})
+    if len(offsets) > 1:
+        raise SystemExit("--write-sweep needs one offset for all routes: use --window start "
+                         "or traces of equal length")
+
+    def toml(v):
+        return json.dumps(v) if not isinstance(v, dict) else \
+            "{ " + ", ".join(f"{k} = {toml(x)}" for k, x in v.items()) + " }"
+    agents = ",\n  ".join("[" + ", ".join(toml(a) for a in method_agents(m)) + "]"
+                          for m in methods)
+    text = f"""# Type I methods × vehicle routes (papers/004 Table 4, Fig. 13): every method on every route
+# of {Path(traces).name}, {duration_s:g} s per route, one seed. Written by
+#   python -m agents.symbiotic.evaluate --write-sweep {path.name} --traces {traces} \\
+#       --methods {' '.join(methods) if len(methods) < 4 else '...'} --duration-s {duration_s:g}
+#
+#   simran sweep {path} --out runs/type1 --workers 2
+#   python -m agents.symbiotic.evaluate --campaign runs/type1 --out results/type1
+#
+# Needs the agent kinds as `simran.agents` entry points (setup.cfg; see docs/type1.md). Each run's
+# summary has the Table 4 metrics as type1.* (per-tick KPIs: kpi_period_ms = tick_ms).
+name = "type1_methods_routes"
+description = "Type I symbiotic agent vs baselines over vehicle routes (papers/004 Table 4)"
+base = "../symbiotic_type1.toml"
+
+[set]
+"simulation.duration_s" = {duration_s:g}
+"simulation.seed" = {seed}
+"output.ue_kpis" = false
+"ue_groups.0.trace.file" = "{'../' + rel}"
+"ue_groups.0.trace.offset_s" = {offsets[0]:g}
+"ue_groups.0.trace.first" = 1
+
+[sweep.zip]
+name = {json.dumps(methods)}
+agents = [
+  {agents}
+]
+
+[sweep.grid]
+"ue_groups.0.trace.ids" = [
+{chr(10).join(f'  ["{r}"],' for r in routes)}
+]
+
+[sweep]
+metrics = ["type1.*", "agent.*"]
+"""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def runs_from_campaign(folder: str | Path, base_dir: str | Path = BASE.parent) -> pd.DataFrame:
+    """Per-run Table-4 metrics computed from a campaign's results files.
+
+    ``base_dir``: the base scenario's folder (relative trace paths resolve against it).
+    """
+    import simran
+    from agents.symbiotic.metrics import metrics, series_from_results
+
+    rows = []
+    for rec in sorted(Path(folder, "runs").glob("*.json")):
+        info = json.loads(rec.read_text())
+        if info.get("status") != "done":
+            continue
+        res = simran.load_results(rec.with_suffix(".h5"))
+        s = series_from_results(res, base_dir=base_dir)
+        route = res.scenario["ue_groups"][0]["trace"]["ids"][0]
+        rows.append({"method": res.scenario["name"], "route": route, "wall_s": info.get("wall_s"),
+                     **metrics(s), "box": s.thr_mbps[::BOX_DECIMATE].astype(np.float32)})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ CLI ------------
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m agents.symbiotic.evaluate",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--traces", default=str(REPO / "datasets" / "ucc5g_driving.h5"))
+    ap.add_argument("--methods", nargs="+", default=["all"],
+                    help="method specs or presets (table4, fig14, all, embedded)")
+    ap.add_argument("--routes", type=int, default=None, help="first N routes (default: all)")
+    ap.add_argument("--ids", nargs="*", default=None, help="explicit trace ids")
+    ap.add_argument("--duration-s", type=float, default=60.0)
+    ap.add_argument("--window", choices=["start", "mid"], default="mid")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--out", default="results/type1")
+    ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--write-sweep", default=None, help="write the sweep file and exit")
+    ap.add_argument("--campaign", default=None, help="compute the table from a campaign folder")
+    a = ap.parse_args(argv)
+    from agents.symbiotic.methods import expand_methods
+
+    methods = expand_methods(a.methods)
+    out = Path(a.out)
+    if a.write_sweep:
+        routes = route_ids(a.traces, a.routes, a.ids)
+        p = write_sweep(a.write_sweep, a.traces, methods, routes, a.duration_s, a.window, a.seed)
+        print(f"wrote {p} ({len(methods)} methods × {len(routes)} routes)")
+        return 0
+    t0 = time.perf_counter()
+    if a.campaign:
+        runs = runs_from_campaign(a.campaign)
+        series = {}
+    else:
+        routes = route_ids(a.traces, a.routes, a.ids)
+        rows = run_all(tasks(a.traces, methods, routes, a.duration_s, a.window, a.seed,
+                             plot_route=None if a.no_plots else routes[0]), a.workers)
+        series = {r["method"]: r.pop("series") for r in rows if "series" in r}
+        runs = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    box = {m: np.concatenate(list(g["box"])) for m, g in runs.groupby("method", sort=False)}
+    runs.drop(columns=["box"]).to_csv(out / "runs.csv", index=False)
+    tab = table(runs)
+    tab.to_csv(out / "table.csv", index=False)
+    md = markdown(tab)
+    (out / "table.md").write_text(md, encoding="utf-8")
+    print(md)
+    print(f"{len(runs)} runs in {(time.perf_counter() - t0) / 60:.1f} min "
+          f"(simulation wall {runs['wall_s'].sum() / 60:.1f} min)")
+    if not a.no_plots:
+        from agents.symbiotic import plots
+
+        plots.save_all(out, series, box, runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""The real-time half of the Type I symbiotic agent: a P-controller on a slice's PRB quota.
+
+papers/004 §3.2, Eq. (1)–(2), every scheduler tick (5 ms)::
+
+    PRB_new = Kp · e(t) + PRB_current,      e(t) = Tp_intent − Tp_current
+
+``PRB`` is the slice's PRB quota in % of the cell's PRBs, clipped to [0, 100] %; ``Tp_current``
+is the slice's throughput of the tick just scheduled (``obs.tick_cell_slice_mbps``) [Mbit/s];
+``Tp_intent`` is the centre of the slice's intent band (``SetIntent``: target ± tolerance) and
+``Kp`` is in % of the cell's PRBs per Mbit/s, so the paper's gains carry over (tuned 0.75,
+untuned 0.10, §5.1.1).
+
+Plant (radio-reference A.1)
+    With a constant CQI the slice throughput is ``T = c · q`` with ``c`` the rate per % of quota,
+    ``c = N_PRB/100 · r_PRB(CQI)`` [Mbit/s per %] (TS 38.214 CQI → MCS → spectral efficiency,
+    TS 38.306 rate per PRB; :func:`rate_per_pct_mbps`). The action computed at tick k lands at
+    tick k+1 (the 5 ms reaction time of papers/004 §5.1.3), so ``e_{k+1} = (1 − Kp·c)·e_k``: the
+    loop converges iff ``0 < Kp·c < 2`` and is deadbeat at ``Kp = 1/c``. The scheduler floors
+    the quota to whole PRBs, which perturbs ``e`` by less than one PRB's rate.
+
+Stability bound (the guard-rail of the meta-tuner)
+    ``Kp < 2 / c_max`` with ``c_max`` the best-case rate per % (the highest CQI of the cell's
+    tables, :func:`kp_stability_bound`): a gain below it keeps the loop stable whatever CQI the
+    vehicle sees next. 40 MHz at 30 kHz (106 PRB), CQI table 1 / qam64: c_max = 1.70 Mbit/s per
+    %, bound 1.18 %/(Mbit/s). (The paper's testbed peaks at 120 Mbit/s, c_max = 1.2, so its
+    prompt range 0.5–1.5 was stable there; 1.5 would not be here.)
+
+Intent enforcements and iterations ι (papers/004 Eq. 3)
+    An *enforcement* starts at the first controller iteration whose measured throughput is
+    outside the band ``[target − tol, target + tol]`` (after being inside it, or right after the
+    intent changed) and ends at the first iteration that measures it inside the band again.
+    ``ι`` is the number of control iterations in between: an enforcement that starts at tick
+    k0 and sees the band again at tick k1 has ``ι = k1 − k0`` (actions taken at k0 … k1−1). On
+    the closed-form plant this is ``ceil(ln(tol/|e0|) / ln|1 − Kp·c|)``. An intent change that
+    leaves the throughput inside the new band needs no enforcement (none is counted); an intent
+    change during an enforcement closes it uncounted ("superseded"), and so does a tick at which
+    the band is out of reach — live: the controller is saturated (quota at 100 % and the
+    throughput still below the band, or at 0 % and above it); in the evaluation: the vehicle's
+    CQI cannot carry the band's lower edge even with the whole cell (:mod:`metrics`). The
+    tuner's bookkeeping
+    restarts an open enforcement when Kp changes (ι counts iterations under one gain) and closes
+    one that reaches ``max_iterations`` as unconverged with ι = max_iterations, so a loop that
+    never converges still reports to the meta-tuner.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simran.control import SetIntent, SetSliceQuota
+from simran.hooks import Agent, Decision, register_agent
+from simran.units import US_PER_S
+
+TUNED_KP = 0.75
+"""Hand-tuned gain of papers/004 §5.1.1 [% of PRBs per Mbit/s]."""
+UNTUNED_KP = 0.10
+"""Untuned gain of papers/004 §5.1.1 [% of PRBs per Mbit/s]."""
+
+
+# ------------------------------------------------------------------------------ plant ----------
+def rate_per_prb_mbps(sim) -> np.ndarray:
+    """Rate of one PRB per CQI index [Mbit/s], shape [16] (0 for CQI 0), from the sim's tables."""
+    return sim.cqi_bits_per_prb_tick / sim.tick_s / 1e6
+
+
+def rate_per_pct_mbps(sim, cqi) -> np.ndarray:
+    """Plant gain c: slice throughput per % of quota at a CQI [Mbit/s per %]: N_PRB/100 · r_PRB."""
+    return sim.n_prb / 100.0 * rate_per_prb_mbps(sim)[np.asarray(cqi)]
+
+
+def best_case_rate_per_pct_mbps(sim) -> float:
+    """c_max: the plant gain at the best CQI of the cell's tables [Mbit/s per %]."""
+    return float(sim.n_prb / 100.0 * rate_per_prb_mbps(sim).max())
+
+
+def kp_stability_bound(sim) -> float:
+    """Largest gain stable at every CQI: 2 / c_max [% per Mbit/s] (radio-reference A.1)."""
+    return 2.0 / best_case_rate_per_pct_mbps(sim)
+
+
+def closed_form_iterations(e0_mbps: float, tol_mbps: float, kp: float, c: float) -> int:
+    """Iterations of ``e_{k+1} = (1 − Kp·c)·e_k`` until ``|e| ≤ tol`` (radio-reference A.1).
+
+    ``ceil(ln(tol/|e0|) / ln|1 − Kp·c|)``; 0 if already inside, a huge number if it never gets
+    there (``|1 − Kp·c| ≥ 1``), 1 for a deadbeat gain.
+    """
+    if abs(e0_mbps) <= tol_mbps:
+        return 0
+    rho = abs(1.0 - kp * c)
+    if rho == 0.0:
+        return 1
+    if rho >= 1.0:
+        return 10**9
+    return math.ceil(math.log(tol_mbps / abs(e0_mbps)) / math.log(rho) - 1e-12)
+
+
+# ------------------------------------------------------------------------------ ι ---------------
+@dataclass
+class Enforcement:
+    """One intent enforcement: ticks [k_start, k_end) out of band, ι iterations."""
+
+    k_start: int
+    k_end: int
+    iterations: int
+    converged: bool
+    kp: float = math.nan
+
+
+class EnforcementTracker:
+    """Counts iterations ι per intent enforcement (definition in the module docstring).
+
+    Parameters
+    ----------
+    max_iterations : int or None
+        Close an enforcement as unconverged after this many iterations (None: never).
+    """
+
+    def __init__(self, max_iterations: int | None = None):
+        self.max_iterations = max_iterations
+        self.k0: int | None = None            # start of the open enforcement
+        self.band: tuple[float, float] | None = None
+
+    def step(self, k: int, y: float, target: float, tol: float, excused: bool = False
+             ) -> Enforcement | None:
+        """Feed iteration k's measurement; return the enforcement that it completes, if any.
+
+        ``excused``: the band is out of reach at k (the channel cannot carry the intent, or the
+        controller is saturated at its quota limit); an open enforcement is closed uncounted and
+        none opens until the band is reachable again.
+        """
+        band = (target, tol)
+        if band != self.band:
+            self.band, self.k0 = band, None         # a new intent: an open one is superseded
+        if excused:
+            self.k0 = None
+            return None
+        inside = abs(y - target) <= tol
+        done = None
+        if self.k0 is not None:
+            n = k - self.k0
+            if inside:
+                done, self.k0 = Enforcement(self.k0, k, n, True), None
+            elif self.max_iterations is not None and n >= self.max_iterations:
+                done, self.k0 = Enforcement(self.k0, k, n, False), None
+        if self.k0 is None and not inside:
+            self.k0 = k
+        return done
+
+    def restart(self, k: int) -> None:
+        """Restart the count of an open enforcement at k (the gain changed)."""
+        if self.k0 is not None:
+            self.k0 = k
+
+
+# ------------------------------------------------------------------------------ the agent -------
+@dataclass
+class Cluster:
+    """N completed enforcements under one gain: what the meta-tuner reads (Eq. 3)."""
+
+    t_us: int
+    kp: float
+    iterations: list[int] = field(default_factory=list)
+
+    @property
+    def mean_iterations(self) -> float:
+        """ι̅ = (1/N) Σ ι_j."""
+        return float(np.mean(self.iterations))
+
+
+@register_agent("pcontrol")
+class PController(Agent):
+    """P-control of one slice's PRB quota in one cell towards its throughput intent.
+
+    Scenario ``[[agents]]`` entry: ``kind = "pcontrol"``, ``loop = "rt"``, ``period_ms`` = the
+    tick (5), ``latency = "fixed:0.001"`` (1 µs, papers/004 Fig. 14a). ``params``:
+
+    ``slice`` (default: the first slice), ``cell`` (0), ``kp`` (0.75 % per Mbit/s),
+    ``quota_min_pct`` / ``quota_max_pct`` (0 / 100), ``cluster_size`` N (3, papers/004: 3–5),
+    ``max_iterations`` (200: an enforcement still open after 200 iterations = 1 s is reported
+    as unconverged), ``intent_mbps`` / ``intent_tolerance_mbps`` (optional: the controller
+    submits this ``SetIntent`` through the control surface at t = 0; otherwise the intent comes
+    from scenario events).
+    """
+
+    def __init__(self, sim, cfg):
+        super().__init__(sim, cfg)
+        p = cfg.params
+        self.slice = p.get("slice", sim.slice_names[0])
+        self.s = sim.slice_names.index(self.slice)
+        self.cell = int(p.get("cell", 0))
+        self.kp = float(p.get("kp", TUNED_KP))
+        self.q_lo = float(p.get("quota_min_pct", 0.0))
+        self.q_hi = float(p.get("quota_max_pct", 100.0))
+        self.cluster_size = int(p.get("cluster_size", 3))
+        self.tracker = EnforcementTracker(int(p.get("max_iterations", 200)))
+        self.kp_history: list[tuple[float, float, str]] = [(0.0, self.kp, "initial")]
+        self.enforcements: list[Enforcement] = []
+        self.clusters: list[Cluster] = []
+        self._cluster = Cluster(0, self.kp)
+        self._listeners: list = []
+        self.iterations = 0
+        if "intent_mbps" in p:
+            sim.control.submit(SetIntent(self.slice, float(p["intent_mbps"]),
+                                         float(p.get("intent_tolerance_mbps", 0.0))),
+                               0, origin=f"agent:{self.name}")
+
+    def first_observation_us(self) -> int:
+        return 0                   # act on the very first tick, like the rest of its life
+
+    # -- the meta-tuner's side ----------------------------------------------------------------
+    def add_cluster_listener(self, fn) -> None:
+        """``fn(cluster)`` is called when N enforcements under one gain have completed."""
+        self._listeners.append(fn)
+
+    def set_kp(self, kp: float, t_us: int, source: str = "") -> None:
+        """Take a new gain (validated by the caller); the current cluster starts afresh."""
+        self.kp = float(kp)
+        self.kp_history.append((t_us / US_PER_S, self.kp, source))
+        self.tracker.restart(int(-(-t_us // self.sim.tick_us)))   # first tick under the new gain
+        self._cluster = Cluster(int(t_us), self.kp)
+
+    # -- the loop --------------------------------------------------------------------------------
+    def decide(self, obs):
+        target = float(obs.intent_mbps[self.s])
+        if not math.isfinite(target):
+            return None                                   # no intent: nothing to enforce
+        tol = float(obs.intent_tol_mbps[self.s])
+        y = float(obs.tick_cell_slice_mbps[self.cell, self.s])
+        self.iterations += 1
+        q = float(obs.quota_pct[self.cell, self.s])
+        saturated = (q >= self.q_hi and y < target - tol) or (q <= self.q_lo and y > target + tol)
+        done = self.tracker.step(obs.t_us // self.sim.tick_us, y, target, tol, saturated)
+        if done is not None:
+            self._completed(done, obs.t_us)
+        q_new = min(max(q + self.kp * (target - y), self.q_lo), self.q_hi)   # Eq. (1), (2)
+        return [SetSliceQuota(self.slice, q_new, self.cell)]
+
+    def _completed(self, e: Enforcement, t_us: int) -> None:
+        e.kp = self.kp
+        self.enforcements.append(e)
+        self._cluster.iterations.append(e.iterations)
+        if len(self._cluster.iterations) >= self.cluster_size:
+            done, self._cluster = self._cluster, Cluster(t_us, self.kp)
+            done.t_us = t_us
+            self.clusters.append(done)
+            for fn in self._listeners:
+                fn(done)
+
+    def summary_metrics(self) -> dict:
+        """Table-4 metrics of the run, ``type1.*`` (:mod:`agents.symbiotic.metrics`).
+
+        Empty unless KPIs are recorded every tick (``output.kpi_period_ms = tick_ms``).
+        """
+        from agents.symbiotic.metrics import live_metrics
+
+        return live_metrics(self.sim, self)
