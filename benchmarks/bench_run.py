@@ -192,6 +192,14 @@ def bench_linearity(quick: bool) -> list[dict]:
         r2 = 1 - ((y - (a + b * x)) ** 2).sum() / ((y - y.mean()) ** 2).sum()
         print(f"  least squares ({what}): µs/tick ≈ {a:.0f} + {b * 1000:.2f}·(C·U / 1000)   "
               f"R² = {r2:.3f}")
+    # the scheduler, traffic and collectors are O(U), the channel and SINR O(C·U): two terms
+    u = np.array([r["ues"] for r in rows], float)
+    y = np.array([r["cpu_us_per_tick"] for r in rows], float)
+    A = np.stack([np.ones_like(x), u, x], axis=1)
+    coef = np.linalg.lstsq(A, y, rcond=None)[0]
+    r2 = 1 - ((y - A @ coef) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    print(f"  least squares (CPU ): µs/tick ≈ {coef[0]:.0f} + {coef[1] * 1000:.1f}·(U / 1000) + "
+          f"{coef[2] * 1000:.1f}·(C·U / 1000)   R² = {r2:.3f}")
     return rows
 
 

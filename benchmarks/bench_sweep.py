@@ -1,7 +1,7 @@
 """Sweep throughput: 40 short quickstart runs on 1 and 2 local workers and a 2-worker Dask
 LocalCluster (a benchmark, not a test).
 
-    python benchmarks/bench_sweep.py [--runs-s 0.5] [--skip-dask]
+    python benchmarks/bench_sweep.py [--runs-s 0.5] [--repeat 3] [--skip-dask]
 
 For each executor it reports
 
@@ -11,7 +11,15 @@ For each executor it reports
 * overhead per run = (wall − Σ compute / workers) / runs, where compute is each run's own
   wall time measured inside the worker — everything the sweep layer adds (pickling, dispatch,
   status files, idle workers at the tail);
-* dispatch per run: 40 no-op runs (status file only, no simulation) through the same executor.
+* busy: Σ compute / (workers × wall), how much of the time the workers spend simulating. Near
+  100 % the sweep layer wastes nothing, and a speed-up below the worker count means the runs
+  themselves got slower (CPUs shared with other work), not that the workers idled;
+* dispatch per run: 40 no-op runs (status file only, no simulation) through the same executor;
+* the machine's available parallelism: a pure-Python loop in 1 and in 2 processes at once (a
+  control: the sweep layer cannot beat it).
+
+The configurations are measured in turn, ``--repeat`` times, and the fastest repetition of each
+is reported (the usual guard against other load on the machine; the load average is printed).
 
 Targets (issue 4): ≥ 1.8× from 1 → 2 workers; Dask within 10 % of the local pool; overhead
 < 50 ms per run. On a 2-core machine shared with other work, the figures move with the load.
@@ -54,7 +62,30 @@ def noop_run(spec, runs_dir):
     return rec
 
 
+def _burn(n: int) -> float:
+    t = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i
+    return time.perf_counter() - t
+
+
+def available_parallelism(workers: int = 2, n: int = 10_000_000) -> float:
+    """Speed-up of ``workers`` CPU-bound processes over one on this machine, right now."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pool.map(_burn, [1000] * workers)  # start the processes
+        t = time.perf_counter()
+        pool.apply(_burn, (n,))
+        one = time.perf_counter() - t
+        t = time.perf_counter()
+        pool.map(_burn, [n] * workers, chunksize=1)
+        return workers * one / (time.perf_counter() - t)
+
+
 def measure(name, executor, specs, tmp: Path) -> dict:
+    tmp.mkdir(exist_ok=True)
     t0 = time.perf_counter()
     with executor as ex:
         warm = tmp / f"{name}-warm"
@@ -86,30 +117,41 @@ def measure(name, executor, specs, tmp: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs-s", type=float, default=0.5, help="simulated seconds per run")
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions; the fastest counts")
     ap.add_argument("--skip-dask", action="store_true")
     args = ap.parse_args()
+    configs = [("local-1", lambda: LocalPoolExecutor(1)), ("local-2", lambda: LocalPoolExecutor(2))]
+    if not args.skip_dask:
+        configs.append(("dask-local-2", lambda: DaskExecutor("local:2")))
+    best: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         sweep_file = tmp / "bench.toml"
         sweep_file.write_text(SWEEP.format(base=ROOT / "scenarios" / "quickstart.toml",
                                            runs_s=args.runs_s))
         specs = load_sweep(sweep_file).plan()
-        configs = [("local-1", LocalPoolExecutor(1)), ("local-2", LocalPoolExecutor(2))]
-        if not args.skip_dask:
-            configs.append(("dask-local-2", DaskExecutor("local:2")))
-        results = [measure(name, ex, specs, tmp) for name, ex in configs]
-    report(results, args.runs_s)
+        control = 0.0
+        for rep in range(args.repeat):
+            control = max(control, available_parallelism())
+            for name, make in configs:
+                r = measure(f"{name}", make(), specs, tmp / f"{rep}")
+                if name not in best or r["wall"] < best[name]["wall"]:
+                    best[name] = r
+    report(list(best.values()), args.runs_s)
+    print(f"control: 2 CPU-bound processes run {control:.2f}× as fast as 1 on this machine now "
+          "(the ceiling of any 2-worker speed-up)")
 
 
 def report(results: list[dict], runs_s: float) -> None:
     print(f"{results[0]['runs']} quickstart runs of {runs_s:g} simulated s, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     print(f"{'executor':<14}{'start-up s':>11}{'wall s':>9}{'runs/s':>9}{'speed-up':>10}"
-          f"{'compute s':>11}{'overhead ms/run':>17}{'dispatch ms/run':>17}")
+          f"{'compute s':>11}{'busy':>7}{'overhead ms/run':>17}{'dispatch ms/run':>17}")
     base = results[0]["wall"]
     for r in results:
         print(f"{r['name']:<14}{r['startup']:>11.2f}{r['wall']:>9.2f}"
               f"{r['runs'] / r['wall']:>9.2f}{base / r['wall']:>9.2f}×{r['compute']:>11.2f}"
+              f"{r['compute'] / (r['workers'] * r['wall']):>7.0%}"
               f"{1e3 * r['overhead']:>17.1f}{1e3 * r['dispatch']:>17.1f}")
     by = {r["name"]: r for r in results}
     print(f"speed-up 1 → 2 workers: {base / by['local-2']['wall']:.2f}× (target ≥ 1.8×)")

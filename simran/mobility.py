@@ -19,8 +19,14 @@ import numpy as np
 
 
 def drop_uniform(rng: np.random.Generator, n: int, area: np.ndarray, site_xy: np.ndarray,
-                 min_distance_m: float, max_tries: int = 100) -> np.ndarray:
-    """Uniform points in a rectangle, each ≥ ``min_distance_m`` from every site.
+                 min_distance_m: float, max_distance_m: float | None = None,
+                 max_tries: int = 200) -> np.ndarray:
+    """Uniform points in the deployment: inside a rectangle, ≥ ``min_distance_m`` from every site
+    and ≤ ``max_distance_m`` from the nearest one (by rejection).
+
+    With ``max_distance_m = ISD/√3`` (the circumradius of a site's hexagon) the points cover the
+    union of the sites' hexagons — the network's footprint — instead of the corners of its bounding
+    box, which no site serves (3GPP drops UEs uniformly in the network area, TR 38.901 §7.2).
 
     Parameters
     ----------
@@ -29,14 +35,16 @@ def drop_uniform(rng: np.random.Generator, n: int, area: np.ndarray, site_xy: np
     site_xy : ndarray, shape [S, 2]
     """
     lo, hi = area
+    far = np.inf if max_distance_m is None else float(max_distance_m)
     out = rng.uniform(lo, hi, size=(n, 2))
     for _ in range(max_tries):
         d = np.linalg.norm(out[:, None, :] - site_xy[None, :, :], axis=2).min(axis=1)
-        bad = d < min_distance_m
+        bad = (d < min_distance_m) | (d > far)
         if not bad.any():
             return out
         out[bad] = rng.uniform(lo, hi, size=(int(bad.sum()), 2))
-    raise ValueError(f"cannot drop UEs ≥ {min_distance_m} m from every site inside {area.tolist()}")
+    raise ValueError(f"cannot drop UEs between {min_distance_m} and {far} m from the sites "
+                     f"inside {area.tolist()}")
 
 
 class RandomWaypoint:
@@ -49,13 +57,17 @@ class RandomWaypoint:
         Start positions [m].
     speed_mps : ndarray, shape [n]
     area : ndarray, shape [2, 2]
+    sampler : callable(n) -> ndarray [n, 2], optional
+        Draws waypoints (default: uniform in ``area``), e.g. :func:`drop_uniform` on the network
+        footprint.
     """
 
-    def __init__(self, rng, xy0, speed_mps, area):
+    def __init__(self, rng, xy0, speed_mps, area, sampler=None):
         self.rng, self.area = rng, np.asarray(area, dtype=float)
+        self.sample = sampler or (lambda n: rng.uniform(self.area[0], self.area[1], size=(n, 2)))
         self.xy = np.array(xy0, dtype=float)
         self.speed = np.asarray(speed_mps, dtype=float)
-        self.target = rng.uniform(self.area[0], self.area[1], size=self.xy.shape)
+        self.target = self.sample(self.xy.shape[0])
 
     def step(self, dt_s: float) -> np.ndarray:
         """Advance ``dt_s`` seconds; return positions [n, 2]."""
@@ -69,8 +81,7 @@ class RandomWaypoint:
             left = np.where(arrive, left - dist, 0.0)
             if not arrive.any():
                 break
-            self.target[arrive] = self.rng.uniform(self.area[0], self.area[1],
-                                                   size=(int(arrive.sum()), 2))
+            self.target[arrive] = self.sample(int(arrive.sum()))
         return self.xy
 
 

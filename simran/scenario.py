@@ -72,6 +72,9 @@ class HandoverConfig(_Model):
     a3_offset_db: float = Field(3.0, ge=0, le=30, description="A3 offset incl. hysteresis [dB]")
     ttt_ms: float = Field(160.0, ge=0, le=5120, description="time to trigger [ms] (TS 38.331 "
                           "values 0…5120 ms)")
+    l3_filter_k: int = Field(4, ge=0, le=19, description="layer-3 RSRP filter coefficient k "
+                             "(TS 38.331 filterCoefficient, TS 38.300: F_n = (1−a)F_{n−1} + a·M_n, "
+                             "a = 1/2^(k/4)); 0 = no filtering")
 
 
 class NetworkConfig(_Model):
@@ -101,6 +104,10 @@ class NetworkConfig(_Model):
                                    " calibration: 9 dB)")
     shadowing: bool = Field(True, description="log-normal shadowing (TR 38.901 Table 7.4.1-1 σ_SF)"
                             ", spatially consistent along UE tracks")
+    fast_fading: Literal["none", "rayleigh"] = Field(
+        "none", description="fast fading of the serving link: none, or flat block Rayleigh "
+        "(|h|² ~ Exp(1), independent per UE and tick; interference stays averaged). It gives "
+        "proportional fair multi-user diversity to exploit")
     los_model: Literal["probabilistic", "los", "nlos"] = Field(
         "probabilistic", description="LOS state: TR 38.901 Table 7.4.2-1 probability drawn with "
         "spatial consistency, or forced")

@@ -192,11 +192,15 @@ class Simulation:
                     self._veh_idx.append(np.arange(start, start + n))
                     self._veh_models.append(model)
                 else:
-                    pos = drop_uniform(rng, n, area, self.topo.site_xy, g.min_distance_m)
+                    far = sc.network.isd_m / np.sqrt(3) + g.area_margin_m
+
+                    def sampler(k, area=area, g=g, far=far):
+                        return drop_uniform(rng, k, area, self.topo.site_xy, g.min_distance_m, far)
+                    pos = sampler(n)
                     if g.mobility == "random_waypoint":
                         self._rwp_idx.append(np.arange(start, start + n))
                         self._rwp_models.append(RandomWaypoint(rng, pos, np.full(n, g.speed_mps),
-                                                               area))
+                                                               area, sampler))
             slices += [self.slice_names.index(g.slice)] * n
             groups += [gi] * n
             xy.append(np.asarray(pos, float).reshape(-1, 2))
@@ -290,16 +294,20 @@ class Simulation:
             best = np.where(self.ue_is_trace, self.trace_ues.cell_of_all(self.U), best)
         return best.astype(np.int64)
 
-    def sinr_db(self, load: np.ndarray | None = None) -> np.ndarray:
+    def sinr_db(self, load: np.ndarray | None = None, fading: np.ndarray | None = None
+                ) -> np.ndarray:
         """Per-UE SINR [dB] with interference weighted by each cell's PRB load.
 
-        SINR_u = P_c G_cu / (Σ_{j≠c} P_j ℓ_j G_ju + N)  (radio-reference C.8), per PRB.
+        SINR_u = h_u P_c G_cu / (Σ_{j≠c} P_j ℓ_j G_ju + N)  (radio-reference C.8), per PRB, with
+        ``fading`` the power gain h_u of the serving link (1 without fast fading).
         """
         load = self.prev_load if load is None else load
         p = self._tx_per_prb_mw()                                     # [C]
         rx = p[:, None] * self.gain_lin                               # [C, U] mW per PRB
         sig = rx[self.serving, np.arange(self.U)]
         interf = (p * load) @ self.gain_lin - sig * load[self.serving]
+        if fading is not None:
+            sig = sig * fading
         with np.errstate(divide="ignore"):
             return 10 * np.log10(sig / (np.maximum(interf, 0.0) + self.noise_mw))
 
@@ -307,10 +315,14 @@ class Simulation:
     def _tick_proc(self):
         env = self.env
         sinr_map = self.scenario.network.sinr_to_cqi
+        fading_rng = (self.streams.stream("fading")
+                      if self.scenario.network.fast_fading == "rayleigh" else None)
         while env.now < self.duration_us:
             now = env.now
             self.control.apply_due(now)
-            sinr = self.sinr_db()
+            # block Rayleigh fading of the serving link: |h|² ~ Exp(1), new every tick
+            h = fading_rng.exponential(1.0, self.U) if fading_rng is not None else None
+            sinr = self.sinr_db(fading=h)
             cqi = link.sinr_to_cqi(sinr, sinr_map).astype(np.int64)
             if self.trace_ues is not None:
                 tcqi = self.trace_ues.cqi_now(now)                    # [U] −1 = not a trace UE
@@ -364,7 +376,7 @@ class Simulation:
         if self.U == 0:
             return
         now = self.env.now
-        rsrp = self.rsrp_dbm()
+        rsrp = self._filtered_rsrp(ho.l3_filter_k)
         u = np.arange(self.U)
         geo = ~self.ue_is_trace
         best = np.argmax(rsrp, axis=0)
@@ -387,6 +399,22 @@ class Simulation:
         self.handovers += int(fire.sum())
         self.serving = np.where(fire, best, self.serving)
         self._ho_cand = np.where(fire, -1, self._ho_cand)
+
+    def _filtered_rsrp(self, k: int) -> np.ndarray:
+        """Layer-3 filtered RSRP [dBm], [C, U] (TS 38.331 §5.5.3.2, filtering in dB)."""
+        m = self.rsrp_dbm()
+        if k == 0:
+            return m
+        a = 1.0 / 2 ** (k / 4)
+        prev = getattr(self, "_rsrp_l3", None)
+        fin = np.isfinite(m)
+        if prev is None or prev.shape != m.shape:
+            f = m
+        else:
+            # a cell that was off (−inf) restarts its filter at the new measurement
+            f = np.where(fin & np.isfinite(prev), (1 - a) * prev + a * m, m)
+        self._rsrp_l3 = f
+        return f
 
     # ---------------------------------------------------------------------- control ----------
     def _schedule_events(self) -> None:

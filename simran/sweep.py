@@ -415,9 +415,10 @@ class LocalPoolExecutor:
     or a Dask client can deadlock or corrupt state), and the same behaviour on Linux, macOS and
     Windows. Its start-up cost (one interpreter + imports per worker) is paid once per campaign.
 
-    At most ``workers`` runs are in flight. If a worker dies (segfault, OOM killer, kill -9)
-    the pool breaks: only the in-flight runs are reported as :class:`WorkerLost` (recorded as
-    failed, re-run with ``--retry-failed``); a fresh pool takes the remaining runs.
+    Each worker gets ``cpus // workers`` BLAS threads (see :func:`_limit_blas_threads`), as Dask
+    workers do. At most ``workers`` runs are in flight. If a worker dies (segfault, OOM killer,
+    kill -9) the pool breaks: only the in-flight runs are reported as :class:`WorkerLost`
+    (recorded as failed, re-run with ``--retry-failed``); a fresh pool takes the other runs.
     """
 
     def __init__(self, workers: int):
@@ -426,16 +427,24 @@ class LocalPoolExecutor:
         self.workers = int(workers)
         self.description = f"local process pool ({self.workers} worker(s), spawn)"
         self._pool: _Pool | None = None
+        self._env_set: list[str] = []
 
     def _new_pool(self) -> _Pool:
         return _Pool(self.workers, mp_context=multiprocessing.get_context("spawn"),
                      initializer=_exit_with_parent, initargs=(os.getpid(),))
 
     def __enter__(self) -> Self:
+        self._env_set = _limit_blas_threads(self.workers)
         self._pool = self._new_pool()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._shutdown()
+        for key in self._env_set:
+            os.environ.pop(key, None)
+        self._env_set = []
+
+    def _shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -464,8 +473,25 @@ class LocalPoolExecutor:
                                      "run: a start-up problem? (a script that starts a campaign "
                                      "needs `if __name__ == \"__main__\":`)")
                 finished = 0
-                self.__exit__()
+                self._shutdown()
                 self._pool = self._new_pool()
+
+
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _limit_blas_threads(workers: int) -> list[str]:
+    """Give each worker ``cpus // workers`` BLAS threads (as Dask's nanny and joblib do).
+
+    N workers that each start a BLAS pool of one thread per CPU oversubscribe the machine. The
+    variables must be in the environment the workers start with (BLAS reads them when numpy
+    loads), so they are set here for the executor's lifetime; values the user set are kept.
+    Returns the variables it set (removed again by :meth:`LocalPoolExecutor.__exit__`).
+    """
+    n = str(max(1, (os.cpu_count() or 1) // workers))
+    unset = [k for k in BLAS_THREAD_VARS if k not in os.environ]
+    os.environ.update(dict.fromkeys(unset, n))
+    return unset
 
 
 def _exit_with_parent(parent: int, poll_s: float = 0.5) -> None:

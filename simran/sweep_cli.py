@@ -12,7 +12,8 @@
         --hue ue_groups.0.count --out qvl.png
 
 Re-running ``simran sweep`` with the same ``--out`` runs only what is missing (a killed campaign
-resumes). Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 130 interrupted.
+resumes). Exit codes: 0 all runs done, 1 some runs of the campaign failed, 2 bad input,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _params(params: dict) -> str:
 
 @_handler
 def cmd_sweep(args) -> int:
-    from simran.campaign import pending, run_campaign, scan_runs
+    from simran.campaign import campaign_status, pending, run_campaign, scan_runs
     from simran.sweep import load_sweep, make_executor
 
     sweep = load_sweep(args.file)
@@ -68,13 +69,15 @@ def cmd_sweep(args) -> int:
         return 0
     report = run_campaign(sweep, args.out, executor=executor, retry_failed=args.retry_failed,
                           quiet=args.quiet)
-    rate = f", {report.done / report.wall_s:.2f} runs/s" if report.wall_s > 0 else ""
-    print(f"{report.out}: {report.total} runs — {report.skipped} kept, {report.done} run now, "
-          f"{report.failed} failed{rate}")
-    if report.failed:
-        print(f"failed runs are recorded; see `simran campaign {report.out}`, fix the cause and "
+    ran = report.done + report.failed
+    rate = f" at {ran / report.wall_s:.2f} runs/s" if report.wall_s > 0 else ""
+    st = campaign_status(args.out)
+    print(f"{report.out}: {st.done} done, {st.failed} failed, {st.missing} missing of {st.total} "
+          f"runs ({ran} run now{rate}, {report.skipped} kept)")
+    if st.failed:
+        print(f"failed runs are recorded: see `simran campaign {report.out}`, fix the cause and "
               "re-run them with --retry-failed")
-    return 1 if report.failed else 0
+    return 1 if st.failed else 0
 
 
 @_handler

@@ -12,8 +12,8 @@ A straight road along the x axis (lanes at y = ±1.75 m, ±5.25 m; eastbound on 
 Two "towns" (|x| ≥ 1.5 km) are covered by a row of tri-sectorised roadside sites 40 m off the
 road, alternating sides, every 400 m, out to ±9.3 km. The open stretch between them,
 :data:`HOLE_X_M` = [−1500, 1500] m, has no roadside site: it is covered only by a row of sites
-550 m off the road, 700 m apart (x = ±350, ±1050 m). 3.5 GHz UMa, 46 dBm, 40 MHz at 30 kHz (106 PRB),
-CQI table 1, MCS table qam64 — the setup of ``scenarios/vehicle_replay.toml``.
+550 m off the road, 700 m apart (x = ±350, ±1050 m). 3.5 GHz UMa, 46 dBm, 40 MHz at 30 kHz
+(106 PRB), CQI table 1, MCS table qam64 — the setup of ``scenarios/vehicle_replay.toml``.
 
 Vehicles
 --------
@@ -277,7 +277,7 @@ def _check(vehicles, period_s, duration_s, seed, load, fluct) -> None:
     problems = []
     if int(vehicles) < 1:
         problems.append(f"vehicles must be ≥ 1, got {vehicles}")
-    if not period_s > 0 or s_to_us(period_s) != period_s * US_PER_S:
+    if not period_s > 0 or abs(s_to_us(period_s) - period_s * US_PER_S) > 1e-6:
         problems.append(f"period_s must be > 0 and a whole number of µs, got {period_s}")
     if not duration_s >= period_s:
         problems.append(f"duration_s must be ≥ period_s, got {duration_s}")

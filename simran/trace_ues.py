@@ -3,9 +3,9 @@
 The Symbiotic Agents paper drives its RAN with the CQI of moving vehicles, mapped to MCS with the
 3GPP CQI table (papers/004 §5.1.1). A ``mobility = "trace"`` UE group takes one UE per selected
 trace (all, the first N, or by id); every tick its CQI is the trace's value at that instant
-(``sampling = "hold"`` or ``"interpolate"``; ``end = "stop" | "loop" | "hold"``), and it goes through
-the same CQI → MCS → bits-per-PRB chain (the scenario's CQI and MCS tables) and scheduler as any
-UE. A trace UE is served by a fixed cell (``trace.cell``) and takes part in no handover; its
+(``sampling = "hold"`` or ``"interpolate"``; ``end = "stop" | "loop" | "hold"``), and it goes
+through the same CQI → MCS → bits-per-PRB chain (the scenario's CQI and MCS tables) and scheduler
+as any UE. A trace UE is served by a fixed cell (``trace.cell``) and takes part in no handover; its
 position is a nominal point 50 m along the cell's boresight (it only places the UE on the map). With
 ``end = "stop"`` a UE whose trace has ended is inactive (no demand, not scheduled).
 

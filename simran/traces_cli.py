@@ -22,7 +22,7 @@ _OPTIONAL_CSV = ("speed", "x", "y", "lat", "lon", "rsrp", "rsrq", "sinr", "servi
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    """Add ``traces`` (import ucc5g/csv/series, list, show, plot-dist, synth) to a sub-parsers object.
+    """Add ``traces`` (import ucc5g/csv/series, list, show, plot-dist, synth) to sub-parsers.
 
     Parameters
     ----------

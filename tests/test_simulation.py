@@ -319,11 +319,13 @@ def test_vehicle_handover_timing_a3_ttt():
     # true at the mobility step k (positions change every 100 ms: x_k = −100 + 5k). The condition
     # is seen at the first measurement ≥ t_k (every 40 ms) and must hold for TTT = 160 ms, so the
     # handover fires at t_HO = ceil(t_k / 40 ms)·40 ms + 160 ms. No other handover happens.
+    # (L3 filtering off here: the filter is tested on its own below.)
     sc = _scenario(network={"layout": "sites", "sites": [{"x_m": 0.0, "y_m": 0.0},
                                                          {"x_m": 600.0, "y_m": 0.0}],
                             "sectors": 1, "isd_m": 600.0, "antenna": {"model": "omni"},
                             "los_model": "los", "shadowing": False,
-                            "handover": {"a3_offset_db": 3.0, "ttt_ms": 160.0}},
+                            "handover": {"a3_offset_db": 3.0, "ttt_ms": 160.0,
+                                         "l3_filter_k": 0}},
                    ue_groups=[{"name": "car", "count": 1, "slice": "default",
                                "mobility": "vehicle", "speed_mps": 50.0,
                                "route": [[-100.0, 30.0], [700.0, 30.0]]}],
@@ -475,3 +477,23 @@ def test_killed_process_leaves_no_complete_file(tmp_path):
     finally:
         proc.wait(timeout=30)
     assert not (out / "results.h5").exists()
+
+
+def test_l3_filter_follows_the_38331_recursion():
+    # F_n = (1 − a)·F_{n−1} + a·M_n with a = 1/2^(k/4): k = 4 → a = 1/2. Feed the filter three
+    # measurements by moving the UE by hand and compare with the recursion computed here.
+    sc = _scenario(network={"layout": "sites", "sites": [{"x_m": 0.0, "y_m": 0.0},
+                                                         {"x_m": 600.0, "y_m": 0.0}],
+                            "sectors": 1, "isd_m": 600.0, "antenna": {"model": "omni"},
+                            "los_model": "los", "shadowing": False},
+                   ue_groups=[{"name": "u", "count": 1, "slice": "default"}],
+                   duration_s=1.0, tick_ms=10.0)
+    sim = Simulation(sc)
+    expected = None
+    for x in (100.0, 250.0, 400.0):
+        sim.ue_xy[:] = [[x, 20.0]]
+        sim.update_channel()
+        m = sim.rsrp_dbm()
+        expected = m if expected is None else 0.5 * expected + 0.5 * m
+        np.testing.assert_allclose(sim._filtered_rsrp(4), expected)
+    np.testing.assert_allclose(sim._filtered_rsrp(0), sim.rsrp_dbm())

@@ -265,6 +265,27 @@ def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
         make_executor(dask="local:zero").__enter__()
 
 
+def probe(spec):
+    if spec.replication == 1:
+        raise ValueError("boom")
+    return {"blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "pid": os.getpid()}
+
+
+def test_local_pool_yields_results_and_exceptions(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    specs = load_sweep(write(tmp_path, GRID)).plan()[:4]
+    with LocalPoolExecutor(2) as ex:
+        out = {s.run_id: o for s, o in ex.run(probe, specs)}
+    assert out.keys() == {s.run_id for s in specs}
+    errors = [o for o in out.values() if isinstance(o, BaseException)]
+    assert len(errors) == 2 and all(str(e) == "boom" for e in errors)
+    # workers run in other processes, each with cpus // workers BLAS threads
+    results = [o for o in out.values() if isinstance(o, dict)]
+    assert {r["blas_threads"] for r in results} == {str(max(1, os.cpu_count() // 2))}
+    assert os.getpid() not in {r["pid"] for r in results}
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # restored after the pool
+
+
 def test_missing_dask_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
     with pytest.raises(SweepError, match=r"pip install simran\[distributed\]"):
@@ -343,7 +364,9 @@ def test_failed_runs_are_recorded_and_the_campaign_goes_on(tmp_path):
     done = {r: (out / "runs" / f"{r}.json").stat().st_mtime_ns
             for r in df.run_id[df.status == "done"]}
     first = {r["run_id"]: r["finished"] + str(r["wall_s"]) for r in st.failures}
-    assert cli.main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 0
+    # without --retry-failed nothing runs, and the exit code still reports the failures
+    assert cli.main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 1
+    assert campaign_status(out).failures == st.failures
     assert cli.main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet",
                      "--retry-failed"]) == 1
     again = {r["run_id"]: r["finished"] + str(r["wall_s"]) for r in campaign_status(out).failures}

@@ -13,10 +13,20 @@ import agents.symbiotic  # noqa: F401  (registers the agent kinds)
 import simran
 from agents.llm import ChatReply, parse_json_reply
 from agents.symbiotic.metatuner import heuristic_kp, memory_table
-from agents.symbiotic.metrics import RunSeries, enforcements, metrics, series_from_results, \
-    series_from_sim
-from agents.symbiotic.pcontrol import Cluster, EnforcementTracker, closed_form_iterations, \
-    kp_stability_bound, rate_per_pct_mbps
+from agents.symbiotic.metrics import (
+    RunSeries,
+    enforcements,
+    metrics,
+    series_from_results,
+    series_from_sim,
+)
+from agents.symbiotic.pcontrol import (
+    Cluster,
+    EnforcementTracker,
+    closed_form_iterations,
+    kp_stability_bound,
+    rate_per_pct_mbps,
+)
 from simran.traces import Trace, write_trace_set
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -72,25 +82,43 @@ def test_stability_bound_from_the_link_tables(tmp_path):
     assert kp_stability_bound(sim) == pytest.approx(2 / 1.70139, rel=1e-4)
 
 
-@pytest.mark.parametrize("cqi,kp,quota", [(11, 0.10, 100.0), (15, 0.75, 50.0), (7, 0.10, 0.0),
-                                          (15, 0.10, 0.0), (11, 0.75, 100.0), (7, 0.75, 0.0),
-                                          (15, 1.0, 100.0)])
-def test_iterations_match_the_closed_form_plant(tmp_path, cqi, kp, quota):
-    """Radio-reference A.1. With a constant CQI the slice's throughput is T = c·q (c the rate
-    per % of quota from the link tables) and the action of tick k lands at tick k+1, so the
-    quota's float state follows e_{k+1} = (1 − Kp·c)·e_k exactly; the first |e| ≤ tol is at
-    k* = ceil(ln(tol/|e0|) / ln|1 − Kp·c|). The scheduler grants floor(q·N/100) whole PRBs, so
-    the measured throughput is c·q minus up to one PRB's rate r (1.6 Mbit/s at CQI 15): it
-    perturbs e_k by at most r, shifting the band crossing by at most one tick (the perturbation
-    is smaller than one contraction step |1 − Kp·c|·|e_{k*−1}| − tol for these cases unless the
-    crossing is within r of the band edge, which moves it by exactly one tick)."""
-    sim = run(scenario(const_traces(tmp_path), f"c{cqi}", [pcontrol(kp)], quota=quota))
+def first_enforcement(tmp_path, cqi, kp, quota):
+    sim = run(scenario(const_traces(tmp_path, (cqi,)), f"c{cqi}", [pcontrol(kp)], quota=quota))
     c = float(rate_per_pct_mbps(sim, cqi))
-    y0 = math.floor(quota / 100 * sim.n_prb + 1e-9) * c / (sim.n_prb / 100)
-    expected = closed_form_iterations(20.0 - y0, 5.0, kp, c)
-    first = sim.agents[0].enforcements[0]
+    y0 = math.floor(quota / 100 * sim.n_prb + 1e-9) * c / (sim.n_prb / 100)   # whole PRBs
+    return sim.agents[0].enforcements[0], closed_form_iterations(20.0 - y0, 5.0, kp, c), kp * c
+
+
+@pytest.mark.parametrize("cqi", [5, 7, 9, 11, 13, 15])
+@pytest.mark.parametrize("kp", [0.10, 0.30, 0.75, 1.10])
+@pytest.mark.parametrize("quota", [0.0, 100.0])
+def test_iterations_match_the_closed_form_plant(tmp_path, cqi, kp, quota):
+    """Radio-reference A.1, with the derivation of the ±1 tick.
+
+    Constant CQI: the rate per % of quota is c = N_PRB/100 · r (r the rate of one PRB from the
+    TS 38.214/38.306 tables), and the action of tick k lands at tick k+1. Let q_k be the quota
+    (a float) and ε_k = T* − c·q_k the error of the continuous plant. The scheduler grants
+    floor(q_k·N/100) whole PRBs, so the measured error is e_k = ε_k + δ_k, δ_k ∈ [0, r). The
+    controller sets q_{k+1} = q_k + Kp·e_k, hence ε_{k+1} = (1 − Kp·c)·ε_k − Kp·c·δ_k. With
+    ρ = 1 − Kp·c ∈ [0, 1) (monotone loop) the sum Σ_j Kp·c·ρ^(k−1−j)·δ_j lies in [0, r), so
+    e_k = ρ^k·e_0 ± r: the measured error is the closed-form trajectory within one PRB's rate,
+    and the first tick with |e_k| ≤ tol is k* = ceil(ln(tol/|e0|)/ln ρ) give or take the ticks
+    the trajectory needs to cross a strip r wide around the band edge — one tick for every case
+    here. In the oscillating regime (1 < Kp·c < 2) the same bound holds while Kp·c ≲ 1.5; near
+    the stability limit the one-sided δ enters with weight Kp·c each step and only speeds the
+    loop up (see the next test)."""
+    first, expected, gain = first_enforcement(tmp_path, cqi, kp, quota)
+    if gain >= 1.5:
+        pytest.skip(f"Kp·c = {gain:.2f}: oscillating near the stability limit (next test)")
     assert first.k_start == 0 and first.converged
-    assert abs(first.iterations - expected) <= 1, (first.iterations, expected, kp * c)
+    assert abs(first.iterations - expected) <= 1, (first.iterations, expected, gain)
+
+
+@pytest.mark.parametrize("cqi,kp", [(15, 1.0), (15, 1.1), (13, 1.1)])
+def test_near_the_stability_limit_flooring_only_helps(tmp_path, cqi, kp):
+    # Kp·c = 1.5–1.87: |1 − Kp·c| = 0.5–0.87, slow ringing; still convergent (< 2/c_max)
+    first, expected, gain = first_enforcement(tmp_path, cqi, kp, 100.0)
+    assert 1.5 <= gain < 2 and first.converged and first.iterations <= expected + 1
 
 
 def test_tuned_gain_is_near_deadbeat_at_the_best_channel_and_untuned_is_slow(tmp_path):
@@ -270,7 +298,7 @@ def datasets(path):
 
 
 def test_replay_reproduces_a_run_bit_for_bit(tmp_path):
-    sc = step_channel(duration_s=8.0, latency="profile:llama3.2:3b")
+    sc = step_channel(duration_s=14.0, latency="profile:llama3.2:3b")
     first = simran.run_scenario(sc, tmp_path / "a.h5")
     replayed = sc.model_copy(deep=True)
     replayed.agents[1].backend = f"replay:{first.results_path}"
@@ -280,8 +308,12 @@ def test_replay_reproduces_a_run_bit_for_bit(tmp_path):
     a, b = datasets(first.results_path), datasets(again.results_path)
     assert a.keys() == b.keys()
     for k in a:
-        if k not in ("scenario_json", "decisions/backend"):
+        if k not in ("scenario_json", "decisions/backend", "decisions/wall_s"):
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # wall_s is a wall-clock measurement of the numeric controller's decide (not charged: its
+    # latency is fixed); the LLM calls' wall time is the recorded one, replayed exactly
+    llm = a["decisions/prompt_hash"] != b""
+    np.testing.assert_array_equal(a["decisions/wall_s"][llm], b["decisions/wall_s"][llm])
     assert first.summary == pytest.approx(again.summary)
 
 
@@ -374,3 +406,28 @@ def test_scenario_files_run(tmp_path):
         assert sim.agents[0].iterations == 100, name
         s = series_from_sim(sim, "vehicle")
         assert s.thr_mbps.size == 100 and np.isfinite(s.target_mbps).all()
+
+
+def test_sweep_file_runs_as_a_campaign_and_gives_the_table(tmp_path):
+    from agents.symbiotic.evaluate import runs_from_campaign, table, write_sweep
+    from simran.campaign import run_campaign
+    from simran.sweep import SerialExecutor, load_sweep
+
+    traces = REPO / "datasets" / "type1_step_mcs.h5"
+    path = write_sweep(tmp_path / "t1.toml", traces, ["pcontrol_tuned", "qlearning"],
+                       ["fig4_mcs28_24_13_28", "fig3_mcs28_13"], 1.0, "start", 3)
+    sweep = load_sweep(path)
+    assert len(sweep.plan()) == 4 and sweep.axes == ["ue_groups.0.trace.ids", "name", "agents"]
+    report = run_campaign(sweep, tmp_path / "camp", executor=SerialExecutor(), quiet=True)
+    assert report.total == 4
+    df = simran.load_campaign(tmp_path / "camp")
+    assert (df["status"] == "done").all() and "type1.rmse_mbps" in df
+    runs = runs_from_campaign(tmp_path / "camp")
+    assert sorted(runs["method"].unique()) == ["pcontrol_tuned", "qlearning"]
+    for _, r in runs.iterrows():              # post-hoc metrics equal the run's own summary
+        row = df[(df["name"] == r["method"]) & (df["ue_groups.0.trace.ids"].str.contains(
+            r["route"]))].iloc[0]
+        assert r["rmse_mbps"] == pytest.approx(row["type1.rmse_mbps"])
+    tab = table(runs)
+    assert list(tab["routes"]) == [2, 2] and tab.loc[tab["method"] == "pcontrol_tuned",
+                                                     "paper_rmse_mbps"].iloc[0] == 4.5

@@ -9,6 +9,8 @@ runs every method (:mod:`agents.symbiotic.methods`) on every route (one vehicle 
 the trace set with the same seed, for a fixed duration per route, computes Table 4's columns per
 run (:mod:`agents.symbiotic.metrics`), and writes ``runs.csv`` (one row per method × route),
 ``table.csv`` / ``table.md`` (mean over routes next to the paper's figures) and the figures.
+Finished runs are appended to ``runs.jsonl`` as they complete; re-running the same command
+resumes (runs already there are not run again). Runs go route by route, all methods each.
 ``--window mid`` replays the middle ``duration`` seconds of each trace (where the synthetic
 routes cross their coverage hole), ``start`` the first ones.
 
@@ -118,32 +120,90 @@ def _cqi_series(sim) -> tuple[np.ndarray, np.ndarray]:
     return (ut, ue["cqi"][:, 0]) if sim.collector.ue_on else (np.zeros(0), np.zeros(0))
 
 
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: exit when the evaluation process is gone (no orphaned workers)."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def tasks(traces, methods, routes, duration_s, window, seed, plot_route=None) -> list[dict]:
     """One task per method × route (same seed and window for every method)."""
     offsets = {r: window_offset_s(traces, r, duration_s, window) for r in routes}
     return [{"method": m, "traces": str(traces), "route": r, "duration_s": duration_s,
              "offset_s": offsets[r], "seed": seed, "keep_series": r == plot_route}
-            for m in methods for r in routes]
+            for r in routes for m in methods]            # route-major: any prefix is usable
 
 
-def run_all(task_list: list[dict], workers: int = 1, progress: bool = True) -> list[dict]:
-    """Run the tasks (serially or in a spawn process pool); rows in task order."""
-    if workers <= 1:
-        rows = []
-        for i, t in enumerate(task_list):
-            rows.append(run_task(t))
-            if progress:
-                print(f"  [{i + 1}/{len(task_list)}] {t['method']} {t['route']}", file=sys.stderr)
-        return rows
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as ex:
-        futures = [ex.submit(run_task, t) for t in task_list]
-        rows = []
-        for i, f in enumerate(futures):
-            rows.append(f.result())
-            if progress:
-                print(f"  [{i + 1}/{len(futures)}] {rows[-1]['method']} {rows[-1]['route']}",
-                      file=sys.stderr)
-        return rows
+def _key(t: dict) -> str:
+    return json.dumps([t["method"], t["route"], t["duration_s"], t["offset_s"], t["seed"]])
+
+
+def _to_json(row: dict) -> str:
+    def conv(v):
+        if isinstance(v, np.ndarray):
+            return np.round(v.astype(float), 4).tolist()
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [conv(x) for x in v]
+        return v.item() if isinstance(v, np.generic) else v
+    return json.dumps(conv(row), allow_nan=True)
+
+
+def _from_json(line: str) -> dict:
+    row = json.loads(line)
+    row["box"] = np.asarray(row["box"], np.float32)
+    if "series" in row:
+        row["series"] = {k: (v if k in ("kp", "enf", "cqi") else np.asarray(v, float))
+                         for k, v in row["series"].items()}
+        row["series"]["cqi"] = tuple(np.asarray(x, float) for x in row["series"]["cqi"])
+    return row
+
+
+def run_all(task_list: list[dict], workers: int = 1, progress: bool = True,
+            checkpoint: str | Path | None = None) -> list[dict]:
+    """Run the tasks (serially or in a spawn process pool); rows in task order.
+
+    With ``checkpoint`` (a JSON-lines file) every finished run is appended as it completes and
+    runs already in the file are not run again (resume after an interruption).
+    """
+    done: dict[str, dict] = {}
+    if checkpoint is not None and Path(checkpoint).exists():
+        for line in Path(checkpoint).read_text().splitlines():
+            if line.strip():
+                row = _from_json(line)
+                done[row["key"]] = row
+    todo = [t for t in task_list if _key(t) not in done]
+    sink = open(checkpoint, "a", encoding="utf-8") if checkpoint is not None else None
+
+    def finished(i, t, row):
+        row["key"] = _key(t)
+        done[row["key"]] = row
+        if sink is not None:
+            sink.write(_to_json(row) + "\n")
+            sink.flush()
+        if progress:
+            print(f"  [{i + 1}/{len(todo)}] {t['method']} {t['route']} "
+                  f"({row['wall_s']:.1f} s)", file=sys.stderr)
+    try:
+        if workers <= 1:
+            for i, t in enumerate(todo):
+                finished(i, t, run_task(t))
+        else:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                     initializer=_watch_parent, initargs=(os.getpid(),)) as ex:
+                futures = [ex.submit(run_task, t) for t in todo]
+                for i, (t, f) in enumerate(zip(todo, futures)):
+                    finished(i, t, f.result())
+    finally:
+        if sink is not None:
+            sink.close()
+    return [done[_key(t)] for t in task_list]
 
 
 # ------------------------------------------------------------------------------ the table ------
@@ -198,7 +258,8 @@ def write_sweep(path: str | Path, traces: str | Path, methods: list[str], routes
     from agents.symbiotic.methods import method_agents
 
     path = Path(path)
-    rel = os.path.relpath(Path(traces).resolve(), path.resolve().parent.parent)
+    rel = os.path.relpath(Path(traces).resolve(), BASE.parent)    # the base scenario's folder
+    base_rel = os.path.relpath(BASE, path.resolve().parent)
     offsets = sorted({window_offset_s(traces, r, duration_s, window) for r in routes})
     if len(offsets) > 1:
         raise SystemExit("--write-sweep needs one offset for all routes: use --window start "
@@ -209,10 +270,10 @@ def write_sweep(path: str | Path, traces: str | Path, methods: list[str], routes
             "{ " + ", ".join(f"{k} = {toml(x)}" for k, x in v.items()) + " }"
     agents = ",\n  ".join("[" + ", ".join(toml(a) for a in method_agents(m)) + "]"
                           for m in methods)
-    text = f"""# Type I methods × vehicle routes (papers/004 Table 4, Fig. 13): every method on every route
-# of {Path(traces).name}, {duration_s:g} s per route, one seed. Written by
-#   python -m agents.symbiotic.evaluate --write-sweep {path.name} --traces {traces} \\
-#       --methods {' '.join(methods) if len(methods) < 4 else '...'} --duration-s {duration_s:g}
+    text = f"""# Type I methods × vehicle routes (papers/004 Table 4, Fig. 13): every method on
+# every route of {Path(traces).name}, {duration_s:g} s per route, one seed. Written by
+#   python -m agents.symbiotic.evaluate --write-sweep {path} --traces {traces} \\
+#       --methods ... --duration-s {duration_s:g} --window {window}
 #
 #   simran sweep {path} --out runs/type1 --workers 2
 #   python -m agents.symbiotic.evaluate --campaign runs/type1 --out results/type1
@@ -221,15 +282,14 @@ def write_sweep(path: str | Path, traces: str | Path, methods: list[str], routes
 # summary has the Table 4 metrics as type1.* (per-tick KPIs: kpi_period_ms = tick_ms).
 name = "type1_methods_routes"
 description = "Type I symbiotic agent vs baselines over vehicle routes (papers/004 Table 4)"
-base = "../symbiotic_type1.toml"
+base = "{base_rel}"
 
 [set]
 "simulation.duration_s" = {duration_s:g}
 "simulation.seed" = {seed}
 "output.ue_kpis" = false
-"ue_groups.0.trace.file" = "{'../' + rel}"
+"ue_groups.0.trace.file" = "{rel}"
 "ue_groups.0.trace.offset_s" = {offsets[0]:g}
-"ue_groups.0.trace.first" = 1
 
 [sweep.zip]
 name = {json.dumps(methods)}
@@ -287,6 +347,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-plots", action="store_true")
     ap.add_argument("--write-sweep", default=None, help="write the sweep file and exit")
     ap.add_argument("--campaign", default=None, help="compute the table from a campaign folder")
+    ap.add_argument("--from-checkpoint", action="store_true",
+                    help="build the table from OUT/runs.jsonl only (run nothing)")
     a = ap.parse_args(argv)
     from agents.symbiotic.methods import expand_methods
 
@@ -301,12 +363,20 @@ def main(argv=None) -> int:
     if a.campaign:
         runs = runs_from_campaign(a.campaign)
         series = {}
+    elif a.from_checkpoint:
+        rows = [_from_json(line) for line in (out / "runs.jsonl").read_text().splitlines()
+                if line.strip()]
+        rows = [r for r in rows if r["method"] in methods]
+        series = {r["method"]: r.pop("series") for r in rows if "series" in r}
+        runs = pd.DataFrame(rows).drop(columns=["key"])
     else:
         routes = route_ids(a.traces, a.routes, a.ids)
+        out.mkdir(parents=True, exist_ok=True)
         rows = run_all(tasks(a.traces, methods, routes, a.duration_s, a.window, a.seed,
-                             plot_route=None if a.no_plots else routes[0]), a.workers)
+                             plot_route=None if a.no_plots else routes[0]), a.workers,
+                       checkpoint=out / "runs.jsonl")
         series = {r["method"]: r.pop("series") for r in rows if "series" in r}
-        runs = pd.DataFrame(rows)
+        runs = pd.DataFrame(rows).drop(columns=["key"])
     out.mkdir(parents=True, exist_ok=True)
     box = {m: np.concatenate(list(g["box"])) for m, g in runs.groupby("method", sort=False)}
     runs.drop(columns=["box"]).to_csv(out / "runs.csv", index=False)

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simran.control import SetIntent, SetSliceQuota
-from simran.hooks import Agent, Decision, register_agent
+from simran.hooks import Agent, register_agent
 from simran.units import US_PER_S
 
 TUNED_KP = 0.75
@@ -180,7 +180,7 @@ class PController(Agent):
     ``slice`` (default: the first slice), ``cell`` (0), ``kp`` (0.75 % per Mbit/s),
     ``quota_min_pct`` / ``quota_max_pct`` (0 / 100), ``cluster_size`` N (3, papers/004: 3–5),
     ``max_iterations`` (200: an enforcement still open after 200 iterations = 1 s is reported
-    as unconverged), ``intent_mbps`` / ``intent_tolerance_mbps`` (optional: the controller
+    as unconverged), ``send_every_tick`` (False), ``intent_mbps`` / ``intent_tolerance_mbps`` (optional: the controller
     submits this ``SetIntent`` through the control surface at t = 0; otherwise the intent comes
     from scenario events).
     """
@@ -202,6 +202,9 @@ class PController(Agent):
         self._cluster = Cluster(0, self.kp)
         self._listeners: list = []
         self.iterations = 0
+        self.send_every_tick = bool(p.get("send_every_tick", False))
+        self._q: float | None = None                  # the controller's own (float) quota
+        self._sent: float | None = None               # the last quota sent to the RAN
         if "intent_mbps" in p:
             sim.control.submit(SetIntent(self.slice, float(p["intent_mbps"]),
                                          float(p.get("intent_tolerance_mbps", 0.0))),
@@ -209,6 +212,14 @@ class PController(Agent):
 
     def first_observation_us(self) -> int:
         return 0                   # act on the very first tick, like the rest of its life
+
+    # The controller keeps PRB_current as a float of its own and tells the RAN only when the
+    # whole-PRB grant changes (``send_every_tick = False``): the scheduler floors the quota to
+    # whole PRBs, so the slice gets exactly the PRBs it would get if every tick's float quota
+    # were sent — the same loop, without an E2-style message per 5 ms that changes nothing.
+    # Every iteration is still a decision in the log (no action when nothing is sent). A quota
+    # changed by someone else (an event, the control surface's clamp) is taken over as the new
+    # PRB_current.
 
     # -- the meta-tuner's side ----------------------------------------------------------------
     def add_cluster_listener(self, fn) -> None:
@@ -230,13 +241,22 @@ class PController(Agent):
         tol = float(obs.intent_tol_mbps[self.s])
         y = float(obs.tick_cell_slice_mbps[self.cell, self.s])
         self.iterations += 1
-        q = float(obs.quota_pct[self.cell, self.s])
+        q_ran = float(obs.quota_pct[self.cell, self.s])
+        q = self._q if q_ran == self._sent else q_ran       # resync if someone else changed it
         saturated = (q >= self.q_hi and y < target - tol) or (q <= self.q_lo and y > target + tol)
         done = self.tracker.step(obs.t_us // self.sim.tick_us, y, target, tol, saturated)
         if done is not None:
             self._completed(done, obs.t_us)
-        q_new = min(max(q + self.kp * (target - y), self.q_lo), self.q_hi)   # Eq. (1), (2)
+        self._q = q_new = min(max(q + self.kp * (target - y), self.q_lo), self.q_hi)  # Eq. 1, 2
+        if not self.send_every_tick and q_ran == self._sent and \
+                self._prbs(q_new) == self._prbs(q_ran):
+            return None                       # same whole-PRB grant: nothing to tell the RAN
+        self._sent = q_new
         return [SetSliceQuota(self.slice, q_new, self.cell)]
+
+    def _prbs(self, q: float) -> int:
+        """PRBs the scheduler grants for quota q: floor(q/100 · N_PRB) (scheduler.slice_budgets)."""
+        return math.floor(q / 100.0 * self.sim.n_prb + 1e-9)
 
     def _completed(self, e: Enforcement, t_us: int) -> None:
         e.kp = self.kp

@@ -40,7 +40,7 @@ def fig3_kp(s: dict, title: str = "", ax=None):
     if kps:
         kp_ax.step(t_kp, kps + kps[-1:], where="post", color="tab:red", ls="--", lw=1,
                    label="Kp")
-        for t, k, src in s["kp"][1:]:
+        for t, k, _ in s["kp"][1:]:
             kp_ax.annotate(f"{k:g}", (t, k), color="tab:red", fontsize=7, xytext=(2, 2),
                            textcoords="offset points")
     kp_ax.set_ylabel("Kp [% per Mbit/s]", color="tab:red")

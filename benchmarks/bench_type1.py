@@ -1,0 +1,88 @@
+"""Benchmark the Type I symbiotic agent (not a test).
+
+1. **One route**: one synthetic vehicle route (60 s) with P-control every 5 ms tick and the
+   scripted meta-tuner, per-tick KPIs — the simulated seconds per wall second ("× real time";
+   target ≥ 50×), next to the same route without agents (the kernel alone) and with P-control
+   alone, so the agents' share is visible. Best of ``--repeat`` runs (the machine is shared).
+2. **Evaluation**: the routes × methods evaluation of ``agents.symbiotic.evaluate`` with the
+   scripted/profiled backends (``--methods all``) — wall minutes, runs, and minutes per
+   simulated route-hour. ``--routes 78`` is the full campaign (hours on 2 cores); the default
+   runs 2 routes and extrapolates.
+
+Usage::
+
+    python benchmarks/bench_type1.py [--repeat 3] [--routes 2] [--workers 2] [--skip-eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import agents.symbiotic  # noqa: E402,F401
+from agents.symbiotic.evaluate import BASE, run_all, scenario_data, tasks  # noqa: E402
+from agents.symbiotic.methods import expand_methods  # noqa: E402
+from simran.scenario import Scenario, apply_overrides  # noqa: E402
+from simran.simulation import Simulation  # noqa: E402
+
+TRACES = REPO / "datasets" / "synthetic_78.h5"
+
+
+def one_route(method: str, duration_s: float, repeat: int, agents: bool = True) -> float:
+    """Best wall time [s] of one route (build excluded)."""
+    best = float("inf")
+    for _ in range(repeat):
+        data = scenario_data(method, str(TRACES), "veh_01", duration_s, 270.0, 1)
+        if not agents:
+            data = apply_overrides(data, {"agents": []})
+        sim = Simulation(Scenario.from_dict(data, base_dir=BASE.parent))
+        t0 = time.perf_counter()
+        sim.run()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--duration-s", type=float, default=60.0)
+    ap.add_argument("--routes", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--skip-eval", action="store_true")
+    a = ap.parse_args()
+    d = a.duration_s
+    print(f"1. one route ({d:g} s simulated, 5 ms ticks = {d / 0.005:.0f} ticks, per-tick KPIs; "
+          f"best of {a.repeat})")
+    for label, method, with_agents in (
+            ("kernel only (no agents)", "pcontrol_tuned", False),
+            ("P-control", "pcontrol_tuned", True),
+            ("P-control + scripted meta-tuner", "symbiotic/scripted/profile:llama3.2:3b", True)):
+        w = one_route(method, d, a.repeat, with_agents)
+        print(f"   {label:34s} {w:6.2f} s wall  {d / w:6.1f}× real time  "
+              f"{w / (d / 0.005) * 1e6:6.0f} µs per tick")
+    if a.skip_eval:
+        return
+    methods = expand_methods(["all"])
+    routes = [f"veh_{i:02d}" for i in range(1, a.routes + 1)]
+    print(f"2. evaluation: {len(methods)} methods × {len(routes)} routes × {d:g} s "
+          f"({a.workers} worker(s))")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = run_all(tasks(str(TRACES), methods, routes, d, "mid", 1), a.workers,
+                       progress=False, checkpoint=Path(tmp) / "runs.jsonl")
+    wall = time.perf_counter() - t0
+    runs = len(rows)
+    print(f"   {runs} runs in {wall / 60:.2f} min wall ({wall / runs:.1f} s per run); "
+          f"78 routes would take ≈ {wall / len(routes) * 78 / 60:.0f} min")
+
+
+if __name__ == "__main__":
+    main()
