@@ -38,8 +38,18 @@ def _load(args):
     return load_scenario(args.scenario, args.set or [])
 
 
+def _warn_late_events(scen) -> None:
+    """A run covers [0, duration): an event at or after the end never happens — say so."""
+    for i, e in enumerate(scen.events):
+        if e.at_s >= scen.simulation.duration_s:
+            print(f"simran: note: events.{i} ({e.action} at {e.at_s:g} s) is at or after the end "
+                  f"of the run ({scen.simulation.duration_s:g} s) and will not be applied",
+                  file=sys.stderr)
+
+
 def cmd_validate(args) -> int:
     scen = _load(args)
+    _warn_late_events(scen)
     from simran.simulation import Simulation
 
     sim = Simulation(scen)  # builds topology, UEs and agents: catches what the schema cannot
@@ -115,6 +125,7 @@ def _summary_table(summary: dict) -> str:
 
 def cmd_run(args) -> int:
     scen = _load(args)
+    _warn_late_events(scen)
     from simran.simulation import run_scenario
 
     out = Path(args.out)

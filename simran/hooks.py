@@ -211,7 +211,9 @@ class DecisionLog:
         return out
 
     def summary(self) -> dict:
-        """Counts for the run summary (per agent: decisions, on time, late, dropped, fallback)."""
+        """Counts for the run summary, per agent: decisions, on time, late, dropped, replies
+        rejected by validation (the deterministic policy decided instead), and decisions for which
+        the backend could not answer at all (server down, … → the scripted policy answered)."""
         out: dict[str, float] = {}
         for r in self.rows:
             a = r["agent"]
@@ -219,7 +221,7 @@ class DecisionLog:
                               ("late", not r["on_time"]),
                               ("dropped", r["status"] == "dropped_late"),
                               ("rejected_replies", r["validation"] != "ok"),
-                              ("fallbacks", bool(r["fallback_reason"]))):
+                              ("backend_fallbacks", bool(r["fallback_reason"]))):
                 k = f"agent.{a}.{key}"
                 out[k] = out.get(k, 0.0) + float(bool(cond))
         return out

@@ -279,4 +279,4 @@ def test_ollama_server_dies_mid_run_falls_back_and_completes(tmp_path, monkeypat
     assert list(d["backend"][:2]) == ["ollama", "ollama"]
     assert set(d["backend"][2:]) == {"scripted"}
     assert all(d["fallback_reason"][2:].str.len() > 0)
-    assert res.summary["agent.llm.fallbacks"] == len(d) - 2
+    assert res.summary["agent.llm.backend_fallbacks"] == len(d) - 2
