@@ -47,6 +47,7 @@ base = "{base}"
 "simulation.duration_s" = {runs_s}
 "slices.1.quota_pct" = 30
 "events" = []
+"agents" = []
 "output.ue_kpis" = false
 [sweep]
 grid = {{ "slices.0.quota_pct" = [40, 50, 60, 70], "ue_groups.0.count" = [7, 21] }}

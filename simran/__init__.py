@@ -20,13 +20,7 @@ from simran.errors import ScenarioError, SimranError, TraceError  # noqa: E402
 from simran.results import Results, load_results  # noqa: E402
 from simran.scenario import Scenario, apply_overrides, load_scenario  # noqa: E402
 from simran.simulation import RunResult, Simulation, run_scenario  # noqa: E402
-
-
-def load_campaign(path):
-    """Load a sweep campaign folder as one tidy DataFrame (see :mod:`simran.sweep`)."""
-    from simran.sweep import load_campaign as _lc
-
-    return _lc(path)
+from simran.campaign import load_campaign  # noqa: E402
 
 
 __all__ = [

@@ -24,6 +24,7 @@ renamed when complete, so a killed run never leaves a file that looks complete; 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import subprocess
@@ -41,19 +42,23 @@ FORMAT_VERSION = 1
 _STR = h5py.string_dtype("utf-8")
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> dict:
-    """simran version, git commit and dirty flag of the source tree (when it is a checkout)."""
+    """simran version, git commit and dirty flag of the source tree (when it is a checkout).
+
+    Computed once per process; ``--no-optional-locks`` keeps ``git status`` from taking the index
+    lock (many sweep workers may ask at once)."""
     from simran import __version__
 
     out = {"simran_version": __version__, "git_commit": "", "git_dirty": False}
     root = Path(__file__).resolve().parent.parent
     if (root / ".git").exists():
+        git = ["git", "--no-optional-locks", "-C", str(root)]
         try:
-            out["git_commit"] = subprocess.run(
-                ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                timeout=5).stdout.strip()
-            st = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "-uno"],
-                                capture_output=True, text=True, timeout=5).stdout
+            out["git_commit"] = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True,
+                                               text=True, timeout=5).stdout.strip()
+            st = subprocess.run(git + ["status", "--porcelain", "-uno"], capture_output=True,
+                                text=True, timeout=5).stdout
             out["git_dirty"] = bool(st.strip())
         except (OSError, subprocess.SubprocessError):
             pass
@@ -108,7 +113,7 @@ def write_results(path: str | Path, sim, summary: dict, run_info: dict | None = 
 
 def _write(f: h5py.File, sim, summary: dict, run_info: dict) -> None:
     sc = sim.scenario
-    ver = code_version()
+    ver = dict(code_version())
     f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, **ver,
                     "seed": sc.simulation.seed, "rng_scheme": "SeedSequence(seed, spawn_key="
                     "(replication, crc32(stream name)))", "scenario_name": sc.name,

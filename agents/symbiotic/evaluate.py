@@ -12,7 +12,9 @@ run (:mod:`agents.symbiotic.metrics`), and writes ``runs.csv`` (one row per meth
 Finished runs are appended to ``runs.jsonl`` as they complete; re-running the same command
 resumes (runs already there are not run again). Runs go route by route, all methods each.
 ``--window mid`` replays the middle ``duration`` seconds of each trace (where the synthetic
-routes cross their coverage hole), ``start`` the first ones.
+routes cross their coverage hole), ``start`` the first ones. Route i of the trace set runs with
+seed ``--seed`` + i for every method (the same route and seed for all methods; independent
+latency draws across routes).
 
 The same campaign as a sweep file (``simran sweep``)::
 
@@ -42,10 +44,6 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent.parent
 BASE = REPO / "scenarios" / "symbiotic_type1.toml"
 BOX_DECIMATE = 10           # Fig. 13 keeps every 10th tick (50 ms) of every route
-
-COLUMNS = ["rmse_mbps", "rmse_band_mbps", "in_band_pct", "iterations_mean",
-           "convergence_ms_mean", "latency_ms_mean", "on_time", "late", "dropped",
-           "llm_invocations", "rejected", "kp_final", "enforcements", "unconverged"]
 
 
 # ------------------------------------------------------------------------------ scenarios ------
@@ -131,11 +129,20 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def route_seed(traces, route: str, seed: int) -> int:
+    """Seed of a route: ``seed`` + the route's index in the trace set (the same for every method;
+    different routes draw different latencies and exploration)."""
+    from simran.traces import load_trace_set
+
+    return int(seed) + load_trace_set(traces).ids.index(route)
+
+
 def tasks(traces, methods, routes, duration_s, window, seed, plot_route=None) -> list[dict]:
-    """One task per method × route (same seed and window for every method)."""
+    """One task per method × route (same seed and window for every method on a route)."""
     offsets = {r: window_offset_s(traces, r, duration_s, window) for r in routes}
+    seeds = {r: route_seed(traces, r, seed) for r in routes}
     return [{"method": m, "traces": str(traces), "route": r, "duration_s": duration_s,
-             "offset_s": offsets[r], "seed": seed, "keep_series": r == plot_route}
+             "offset_s": offsets[r], "seed": seeds[r], "keep_series": r == plot_route}
             for r in routes for m in methods]            # route-major: any prefix is usable
 
 
@@ -219,6 +226,7 @@ def table(runs: pd.DataFrame) -> pd.DataFrame:
             "rmse_mbps": g["rmse_mbps"].mean(), "rmse_band_mbps": g["rmse_band_mbps"].mean(),
             "in_band_pct": g["in_band_pct"].mean(), "infeasible_pct": g["infeasible_pct"].mean(),
             "iterations": g["iterations_mean"].mean(),
+            "iterations_steady": g["iterations_steady"].mean(),
             "convergence_ms": g["convergence_ms_mean"].mean(),
             "inference_ms": g["latency_ms_mean"].mean(),
             "on_time": int(g["on_time"].sum()), "late": int(g["late"].sum()),
@@ -234,7 +242,8 @@ def table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def markdown(tab: pd.DataFrame) -> str:
     """Table 4-style markdown: ours | paper."""
-    head = ("| method | RMSE [Mbit/s] | RMSE to band | in band % | iterations | conv. [ms] | "
+    head = ("| method | RMSE [Mbit/s] | RMSE to band | in band % | iterations (steady) | "
+            "conv. [ms] | "
             "inference [ms] | on time / late / dropped | LLM calls (rejected) | final Kp | "
             "paper RMSE | paper iters | paper conv. [ms] | paper inference [ms] |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -244,7 +253,8 @@ def markdown(tab: pd.DataFrame) -> str:
     for r in tab.itertuples():
         lines.append(
             f"| {r.label} | {f(r.rmse_mbps)} | {f(r.rmse_band_mbps, 2)} | {f(r.in_band_pct)} | "
-            f"{f(r.iterations, 2)} | {f(r.convergence_ms)} | {f(r.inference_ms, 3)} | "
+            f"{f(r.iterations, 2)} ({f(r.iterations_steady, 2)}) | {f(r.convergence_ms)} | "
+            f"{f(r.inference_ms, 3)} | "
             f"{r.on_time} / {r.late} / {r.dropped} | {r.llm_invocations} ({r.rejected}) | "
             f"{f(r.kp_final, 2)} | {f(r.paper_rmse_mbps)} | {f(r.paper_iterations)} | "
             f"{f(r.paper_convergence_ms, 0)} | {f(r.paper_inference_ms, 0)} |")
@@ -280,6 +290,9 @@ def write_sweep(path: str | Path, traces: str | Path, methods: list[str], routes
 #
 # Needs the agent kinds as `simran.agents` entry points (setup.cfg; see docs/type1.md). Each run's
 # summary has the Table 4 metrics as type1.* (per-tick KPIs: kpi_period_ms = tick_ms).
+# One seed for every run: a sweep cannot pair a seed with a route (the evaluate command gives
+# route i the seed {seed} + i), so here the latency draws of the LLM profiles and BO, and the
+# exploration of BO and Q-learning, repeat from route to route; deterministic methods agree.
 name = "type1_methods_routes"
 description = "Type I symbiotic agent vs baselines over vehicle routes (papers/004 Table 4)"
 base = "{base_rel}"

@@ -23,6 +23,10 @@ Definitions (papers/004 §5.1.3 names the columns, not their formulas; these are
     acting agent's decisions observed in [k0, k1) — for P-control and Q-learning one per tick
     (= k1 − k0), for a standalone LLM or BO one per completed call or probe. An enforcement still
     open at the end of the run counts with its length so far (a lower bound; ``unconverged``).
+``iterations_steady``
+    The same without the run's first 3 enforcements (one cluster: the initial transient from
+    the scenario's quota and, for the symbiotic agent, the untuned gain's warm-up before the
+    tuner's first update) — the steady-state figure, for every method alike.
 ``convergence_ms_mean``
     Mean enforcement duration (k1 − k0) · tick [ms].
 ``latency_ms_mean``
@@ -48,6 +52,8 @@ from agents.symbiotic.pcontrol import EnforcementTracker
 
 ACTOR_KINDS = ("pcontrol", "bo_quota", "qlearning_quota", "llm_quota")
 """Agent kinds that set the slice's quota themselves."""
+WARMUP = 3
+"""Enforcements left out of ``iterations_steady`` (one cluster of the meta-tuner)."""
 
 
 @dataclass
@@ -252,6 +258,7 @@ def metrics(series: RunSeries) -> dict[str, float]:
         "enforcements": float(len(eps)),
         "unconverged": float(sum(not c for *_, c in eps)),
         "iterations_mean": float(np.mean(iters)) if iters else math.nan,
+        "iterations_steady": float(np.mean(iters[WARMUP:])) if len(iters) > WARMUP else math.nan,
         "convergence_ms_mean": (float(np.mean([k1 - k0 for k0, k1, _ in eps])) * series.tick_ms
                                 if eps else math.nan),
         "latency_ms_mean": float(lat.mean()) if lat.size else math.nan,

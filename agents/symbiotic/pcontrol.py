@@ -180,9 +180,9 @@ class PController(Agent):
     ``slice`` (default: the first slice), ``cell`` (0), ``kp`` (0.75 % per Mbit/s),
     ``quota_min_pct`` / ``quota_max_pct`` (0 / 100), ``cluster_size`` N (3, papers/004: 3–5),
     ``max_iterations`` (200: an enforcement still open after 200 iterations = 1 s is reported
-    as unconverged), ``send_every_tick`` (False), ``intent_mbps`` / ``intent_tolerance_mbps`` (optional: the controller
-    submits this ``SetIntent`` through the control surface at t = 0; otherwise the intent comes
-    from scenario events).
+    as unconverged), ``send_every_tick`` (False), ``intent_mbps`` / ``intent_tolerance_mbps``
+    (optional: the controller submits this ``SetIntent`` through the control surface at t = 0;
+    otherwise the intent comes from scenario events).
     """
 
     def __init__(self, sim, cfg):
