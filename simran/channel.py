@@ -217,7 +217,8 @@ class CorrelatedField:
     with uniform phases ψ_m, uniform directions of k_m, and magnitudes |k_m| drawn from the
     radial law of the 2-D spectral density of exp(−r/d), P(|k| ≤ K) = 1 − 1/sqrt(1 + (K·d)²),
     i.e. K = sqrt((1 − u)^−2 − 1)/d with u ~ U[0, 1), clipped at K_MAX = 2π rad/m (for d = 50 m
-    that touches 0.3 % of the sinusoids and changes the correlation only below ~1 m). Then E[f(x)f(x + Δ)] = E[cos(k·Δ)] =
+    that touches 0.3 % of the sinusoids and changes the correlation only below ~1 m). Then
+    E[f(x)f(x + Δ)] = E[cos(k·Δ)] =
     exp(−|Δ|/d) exactly, over realisations; the marginal is Gaussian as M grows (CLT).
 
     ``kernel="gaussian"`` gives the correlation exp(−Δ²/d²) instead (k ~ N(0, 2/d² I)): a smooth

@@ -4,7 +4,8 @@
 
     simran validate scenarios/hermes10.toml
     simran run scenarios/quickstart.toml --out runs/qs
-    simran run scenarios/hermes10.toml --set simulation.seed=7 --set slices.0.quota_pct=40 --out runs/h7
+    simran run scenarios/hermes10.toml --set simulation.seed=7 \
+        --set slices.0.quota_pct=40 --out runs/h7
     simran config dump scenarios/quickstart.toml          # the fully resolved scenario (TOML)
     simran summary runs/qs                                 # summary table of a results file
     simran plot runs/qs                                    # PNG plots next to the results

@@ -36,9 +36,10 @@ import importlib.metadata
 import json
 import math
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import simpy
@@ -48,7 +49,8 @@ from simran.latency import parse_latency_spec
 from simran.units import US_PER_S, ms_to_us
 
 LOOP_BUDGET_MS = {"rt": 10.0, "near_rt": 1000.0, "non_rt": 60_000.0}
-"""Default decision budget per O-RAN loop class (design §3): dApp < 10 ms, xApp 10 ms–1 s, rApp ≥ 1 s
+"""Default decision budget per O-RAN loop class (design §3): dApp < 10 ms, xApp 10 ms–1 s,
+rApp ≥ 1 s
 (60 s here: papers/004 Table 7 reaches consensus in 10–48 s)."""
 
 ENTRY_POINT_GROUP = "simran.agents"
@@ -390,8 +392,9 @@ class Agent:
         if late_drop:
             return lat
         verdicts: list = []
+        n_actions = len(dec.actions)
 
-        def applied(t_us, action, verdict, _row=row, _n=len(dec.actions)):
+        def applied(t_us, action, verdict, _row=row, _n=n_actions):
             verdicts.append(verdict)
             _row["t_apply_s"] = t_us / US_PER_S
             _row["guard_verdict"] = _worst([v.status for v in verdicts])

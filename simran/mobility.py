@@ -7,8 +7,8 @@ own rows every mobility period (design §2: slower physics at its own period, 10
   (TR 38.901 Table 7.2-1), by vectorised rejection sampling.
 * **random waypoint** — each UE walks at ``speed_mps`` to a uniformly drawn waypoint, then draws the
   next one (zero pause time).
-* **vehicle** — vehicles drive at ``speed_mps`` along a polyline route, spread evenly along it with a
-  random phase, back and forth (a vehicle reaching an end turns round, so tracks have no jumps).
+* **vehicle** — vehicles drive at ``speed_mps`` along a polyline route, spread evenly along it with
+  a random phase, back and forth (a vehicle reaching an end turns round, so tracks have no jumps).
   Without a route, each vehicle gets a straight road across the area through a random point, at a
   random heading.
 """

@@ -117,7 +117,7 @@ def _write(f: h5py.File, sim, summary: dict, run_info: dict) -> None:
     f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, **ver,
                     "seed": sc.simulation.seed, "rng_scheme": "SeedSequence(seed, spawn_key="
                     "(replication, crc32(stream name)))", "scenario_name": sc.name,
-                    "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+                    "created_utc": _dt.datetime.now(_dt.UTC).isoformat(),
                     "complete": False})
     f.create_dataset("scenario_json", data=sc.to_json(), dtype=_STR)
     g = f.create_group("summary")

@@ -116,7 +116,7 @@ class NetworkConfig(_Model):
     cqi_table: Literal["table1", "table2", "table3"] = Field("table1", description="CQI table of "
                                                              "TS 38.214 Table 5.2.2.1-2/-3/-4")
     mcs_table: Literal["qam64", "qam256", "qam64LowSE"] = Field("qam64", description="PDSCH MCS "
-                                                                "table of TS 38.214 5.1.3.1-1/-2/-3")
+                                                                "table, TS 38.214 5.1.3.1-1/2/3")
     sinr_to_cqi: Literal["nr_mathworks", "lte_fan", "analytic"] = Field(
         "nr_mathworks", description="SINR→CQI threshold table (simran.link)")
     layers: int = Field(1, ge=1, le=8, description="MIMO layers v")
@@ -173,7 +173,8 @@ class TraceMobility(_Model):
     ids: list[str] | None = Field(None, description="trace ids; default: all (or `first`)")
     first: int | None = Field(None, ge=1, description="take the first N traces")
     offset_s: float = Field(0.0, ge=0, description="start offset into each trace [s]")
-    end: Literal["stop", "loop", "hold"] = Field("loop", description="what happens at a trace's end")
+    end: Literal["stop", "loop", "hold"] = Field("loop",
+                                                 description="what happens at a trace's end")
     sampling: Literal["hold", "interpolate"] = Field("hold", description="how samples map to ticks")
     cell: int = Field(0, ge=0, description="serving cell of trace UEs (traces carry CQI, not "
                       "geometry)")

@@ -29,8 +29,15 @@ from simpy.core import URGENT
 
 from simran import antenna, channel, energy, link, topology
 from simran.collectors import Collector
-from simran.control import STATE_CODE, ControlSurface, SetCellPower, SetCellState, SetIntent, \
-    SetSliceQuota, action_to_dict
+from simran.control import (
+    STATE_CODE,
+    ControlSurface,
+    SetCellPower,
+    SetCellState,
+    SetIntent,
+    SetSliceQuota,
+    action_to_dict,
+)
 from simran.mobility import RandomWaypoint, RouteFollower, drop_uniform, straight_roads
 from simran.rng import Streams
 from simran.scenario import Scenario
@@ -152,7 +159,8 @@ class Simulation:
         self.cqi_bits_per_prb_tick = rate * self.tick_s
         self.net = NetworkState(
             n_cells=self.C,
-            quota_pct=np.tile([s.quota_pct for s in self.scenario.slices], (self.C, 1)).astype(float),
+            quota_pct=np.tile([s.quota_pct for s in self.scenario.slices],
+                              (self.C, 1)).astype(float),
             tx_power_dbm=np.full(self.C, n.tx_power_dbm, dtype=float),
             cell_state=np.zeros(self.C, dtype=np.int8),
             intent_mbps=np.full(self.S, np.nan), intent_tol_mbps=np.zeros(self.S))
@@ -227,7 +235,6 @@ class Simulation:
         self.last = TickKpis()
         self.energy_j = np.zeros(self.C)
         self.handovers = 0
-        n = sc.network
         self._ho_cand = np.full(self.U, -1)
         self._ho_since = np.zeros(self.U, dtype=np.int64)
 
@@ -238,8 +245,8 @@ class Simulation:
         n_sites = self.topo.site_xy.shape[0]
         self._sf_field = channel.CorrelatedField(
             rng, n_sites, channel.shadow_decorrelation_m(n.scenario, False))
-        self._los_field = channel.CorrelatedField(rng, n_sites, channel.los_correlation_m(n.scenario),
-                                                  kernel="gaussian")
+        self._los_field = channel.CorrelatedField(
+            rng, n_sites, channel.los_correlation_m(n.scenario), kernel="gaussian")
         self.gain_db = np.zeros((self.C, self.U))
         self.update_channel()
 
@@ -465,8 +472,8 @@ class Simulation:
         s["energy_j_per_cell_mean"] = float(self.energy_j.mean()) if self.C else 0.0
         s["handovers"] = float(self.handovers)
         bits = s.get("_total_bits", 0.0)
-        s["energy_efficiency_bit_per_j"] = float(bits / self.energy_j.sum()) if self.energy_j.sum() \
-            else 0.0
+        total_j = float(self.energy_j.sum())
+        s["energy_efficiency_bit_per_j"] = bits / total_j if total_j else 0.0
         s.pop("_total_bits", None)
         if self.decision_log is not None:
             s.update(self.decision_log.summary())

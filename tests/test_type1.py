@@ -446,3 +446,9 @@ def test_sending_only_grant_changes_is_the_same_loop():
     assert sims[0].agents[0].kp_history == sims[1].agents[0].kp_history
     n_actions = [sum(r["n_actions"] for r in s.decision_log.rows) for s in sims]
     assert n_actions[1] < n_actions[0] == 2400
+
+
+def test_tuner_without_a_controller_fails_clearly(tmp_path):
+    sc = scenario(const_traces(tmp_path), "c11", [pcontrol(0.1), tuner(controller="nope")])
+    with pytest.raises(simran.SimranError, match="no pcontrol agent named 'nope'"):
+        run(sc)

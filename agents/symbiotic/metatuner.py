@@ -142,8 +142,8 @@ class KpMetaTuner(LLMAgent):
         for a in self.sim.agents:
             if isinstance(a, PController) and self.controller_name in (None, a.name):
                 return a
-        raise SimranError(f"agent {self.name}: no pcontrol agent "
-                          f"{self.controller_name or ''} to tune".replace("  ", " "))
+        which = f"named {self.controller_name!r}" if self.controller_name else "at all"
+        raise SimranError(f"agent {self.name}: no pcontrol agent {which} to tune")
 
     def _on_cluster(self, cluster) -> None:
         if self._wake is not None and not self._wake.triggered:
