@@ -89,9 +89,13 @@ def first_enforcement(tmp_path, cqi, kp, quota):
     return sim.agents[0].enforcements[0], closed_form_iterations(20.0 - y0, 5.0, kp, c), kp * c
 
 
-@pytest.mark.parametrize("cqi", [5, 7, 9, 11, 13, 15])
-@pytest.mark.parametrize("kp", [0.10, 0.30, 0.75, 1.10])
-@pytest.mark.parametrize("quota", [0.0, 100.0])
+# every CQI × gain × start except Kp 1.1 at CQI 13/15 (Kp·c = 1.52/1.87: the next test)
+CLOSED_FORM_CASES = [(cqi, kp, quota) for cqi in (5, 7, 9, 11, 13, 15)
+                     for kp in (0.10, 0.30, 0.75, 1.10) for quota in (0.0, 100.0)
+                     if not (kp == 1.10 and cqi >= 13)]
+
+
+@pytest.mark.parametrize("cqi,kp,quota", CLOSED_FORM_CASES)
 def test_iterations_match_the_closed_form_plant(tmp_path, cqi, kp, quota):
     """Radio-reference A.1, with the derivation of the ±1 tick.
 
@@ -108,8 +112,7 @@ def test_iterations_match_the_closed_form_plant(tmp_path, cqi, kp, quota):
     the stability limit the one-sided δ enters with weight Kp·c each step and only speeds the
     loop up (see the next test)."""
     first, expected, gain = first_enforcement(tmp_path, cqi, kp, quota)
-    if gain >= 1.5:
-        pytest.skip(f"Kp·c = {gain:.2f}: oscillating near the stability limit (next test)")
+    assert gain < 1.5
     assert first.k_start == 0 and first.converged
     assert abs(first.iterations - expected) <= 1, (first.iterations, expected, gain)
 
