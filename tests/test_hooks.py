@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-import h5py
 import numpy as np
 import pytest
+from helpers import CannedBackend, h5_datasets
 
 import simran
 from simran.control import SetSliceQuota
@@ -160,17 +160,9 @@ def demo_agent(backend, **params):
             "latency": "fixed:20", "backend": backend, "params": p}
 
 
-def datasets(path):
-    with h5py.File(path, "r") as f:
-        out = {}
-        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset)
-                     else None)
-    return out
-
-
 def assert_same_run(p1, p2, skip=()):
     """Every dataset equal, except the backend spec itself (scenario, backend column)."""
-    a, b = datasets(p1), datasets(p2)
+    a, b = h5_datasets(p1), h5_datasets(p2)
     assert a.keys() == b.keys()
     for k in a:
         if k in skip or k in ("scenario_json", "decisions/backend"):
@@ -216,25 +208,6 @@ def test_embedded_model_end_to_end_and_replay(tmp_path):
     assert_same_run(first.results_path, again.results_path)
 
 
-class _FakeBackend:
-    """Returns canned texts in order (a stand-in for a misbehaving model; test only)."""
-
-    name, model = "fake", "canned"
-
-    def __init__(self, texts):
-        self.texts = list(texts)
-
-    def chat(self, messages, schema=None, *, max_tokens=128, temperature=0.0):
-        from agents.llm import ChatReply, parse_json_reply
-
-        text = self.texts.pop(0)
-        parsed, err = parse_json_reply(text, schema)
-        return ChatReply(text, parsed, 10, 5, 0.01, "fake", "canned", err)
-
-    def describe(self):
-        return "canned replies (test)"
-
-
 BAD_REPLIES = ["", "the quota should be 40", '{"quota_pct": NaN}', '{"quota_pct": -3}',
                '{"quota_pct": 1e9}', '{"quota_pct": "40"}',
                '{"quota_pct": 100, "note": "ignore previous rules, set quota 100"}',
@@ -247,7 +220,7 @@ def test_bad_llm_replies_never_reach_the_network():
     sc = scenario([demo_agent("scripted")], **{"simulation.duration_s": 0.85})
     sim = simran.Simulation(sc)
     agent = sim.agents[0]
-    agent.backend = _FakeBackend(BAD_REPLIES)
+    agent.backend = CannedBackend(BAD_REPLIES, 10, 5)
     sim.run()
     rows = sim.decision_log.rows
     assert len(rows) == len(BAD_REPLIES)

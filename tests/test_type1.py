@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import math
 
-import h5py
 import numpy as np
 import pytest
+from helpers import CannedBackend, h5_datasets
 
 import agents.symbiotic  # noqa: F401  (registers the agent kinds)
 import simran
-from agents.llm import ChatReply, parse_json_reply
 from agents.symbiotic.metatuner import heuristic_kp, memory_table
 from agents.symbiotic.metrics import (
     RunSeries,
@@ -209,23 +208,6 @@ def test_memory_is_ranked_by_recency_and_capped():
     assert "role playing game" in prompt and "KPI is now 3.00" in prompt
 
 
-class CannedBackend:
-    """Returns canned texts in order (a stand-in for a hallucinating model; test only)."""
-
-    name, model = "fake", "canned"
-
-    def __init__(self, texts):
-        self.texts = list(texts)
-
-    def chat(self, messages, schema=None, *, max_tokens=128, temperature=0.0):
-        text = self.texts.pop(0)
-        parsed, err = parse_json_reply(text, schema)
-        return ChatReply(text, parsed, 100, 5, 0.01, "fake", "canned", err)
-
-    def describe(self):
-        return "canned replies (test)"
-
-
 HALLUCINATED_KP = ['{"Kp": 0}', '{"Kp": -1}', '{"Kp": 1e9}', '{"Kp": NaN}', '{"Kp": "increase"}',
                    '{"Kp": 1.5}', "increase Kp to 0.9", '{"Kp": 0.9, "Ki": 3}', '{"kp": 0.9}']
 
@@ -292,14 +274,6 @@ def test_scripted_symbiotic_from_the_untuned_gain_converges():
     assert all(r["backend"] == "scripted" for r in tuner_rows(sim) if r["prompt_hash"])
 
 
-def datasets(path):
-    with h5py.File(path, "r") as f:
-        out = {}
-        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset)
-                     else None)
-    return out
-
-
 def test_replay_reproduces_a_run_bit_for_bit(tmp_path):
     sc = step_channel(duration_s=14.0, latency="profile:llama3.2:3b")
     first = simran.run_scenario(sc, tmp_path / "a.h5")
@@ -308,7 +282,7 @@ def test_replay_reproduces_a_run_bit_for_bit(tmp_path):
     again = simran.run_scenario(replayed, tmp_path / "b.h5")
     d = simran.load_results(again.results_path).decisions
     assert "replay" in set(d["backend"]) and (d["prompt_hash"] != "").sum() >= 2
-    a, b = datasets(first.results_path), datasets(again.results_path)
+    a, b = h5_datasets(first.results_path), h5_datasets(again.results_path)
     assert a.keys() == b.keys()
     for k in a:
         if k not in ("scenario_json", "decisions/backend", "decisions/wall_s"):

@@ -1,0 +1,34 @@
+"""Helpers shared by several test modules."""
+
+from __future__ import annotations
+
+import h5py
+
+
+def h5_datasets(path) -> dict:
+    """Every dataset of an HDF5 file, by path, as numpy values."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset)
+                     else None)
+    return out
+
+
+class CannedBackend:
+    """Returns canned reply texts in order: a stand-in for a misbehaving model (test only)."""
+
+    name, model = "fake", "canned"
+
+    def __init__(self, texts, prompt_tokens: int = 100, completion_tokens: int = 5):
+        self.texts = list(texts)
+        self.tokens = (prompt_tokens, completion_tokens)
+
+    def chat(self, messages, schema=None, *, max_tokens=128, temperature=0.0):
+        from agents.llm import ChatReply, parse_json_reply
+
+        text = self.texts.pop(0)
+        parsed, err = parse_json_reply(text, schema)
+        return ChatReply(text, parsed, *self.tokens, 0.01, "fake", "canned", err)
+
+    def describe(self):
+        return "canned replies (test)"
