@@ -104,7 +104,7 @@ class ControlSurface:
     Parameters
     ----------
     net : simran.simulation.NetworkState
-        The mutable state (quotas, powers, cell states, intents).
+        The state (quotas, powers, cell states, intents); changed copy-on-write (:meth:`_write`).
     slice_names : list of str
     min_power_dbm, max_power_dbm : float
         Guard-rail range of cell transmit power [dBm].
@@ -147,17 +147,33 @@ class ControlSurface:
         return self._dispatch(action, apply=True)
 
     def _dispatch(self, action, apply: bool) -> Verdict:
-        handler = {
-            "set_slice_quota": self._quota, "set_slice_quotas": self._quotas,
-            "set_cell_power": self._power,
-            "set_cell_state": self._state, "set_intent": self._intent,
-        }.get(getattr(action, "kind", None))
+        handler = self._HANDLERS.get(getattr(action, "kind", None))
         if handler is None:
             return Verdict("rejected", f"unknown action {action!r}")
         cells, why = self._cells(getattr(action, "cell", None))
         if why:
             return Verdict("rejected", why)
-        return handler(action, cells, apply)
+        verdict = getattr(self, handler)(action, cells, apply)
+        if apply and verdict.status != "rejected" and hasattr(self.net, "version"):
+            self.net.version += 1           # what the kernel caches per state is now stale
+        return verdict
+
+    def _write(self, name: str, index, value) -> None:
+        """Copy-on-write of one state array: a new, read-only array replaces the old one.
+
+        Observations hold the state arrays without copying them (:meth:`simran.hooks.Agent.
+        observe`); since the state is never changed in place, what an agent saw stays what it
+        saw, and since the arrays are read-only, no agent can change the network around the
+        guard-rails by writing into its observation.
+        """
+        arr = getattr(self.net, name).copy()
+        arr[index] = value
+        arr.flags.writeable = False
+        setattr(self.net, name, arr)
+
+    _HANDLERS = {"set_slice_quota": "_quota", "set_slice_quotas": "_quotas",
+                 "set_cell_power": "_power", "set_cell_state": "_state",
+                 "set_intent": "_intent"}
 
     def _cells(self, cell) -> tuple[np.ndarray, str]:
         n = self.net.n_cells
@@ -167,7 +183,7 @@ class ControlSurface:
             return np.arange(0), f"cell must be an integer index, got {cell!r}"
         if not 0 <= cell < n:
             return np.arange(0), f"cell {cell} does not exist (0…{n - 1})"
-        return np.array([int(cell)]), ""
+        return np.array((int(cell),)), ""
 
     def _slice(self, name) -> tuple[int, str]:
         if name not in self.slice_index:
@@ -194,13 +210,24 @@ class ControlSurface:
             reasons.append(f"quota {q:g} % outside [0, 100] %")
             q = min(max(q, 0.0), 100.0)
         quota = self.net.quota_pct
+        if cells.size == 1:          # one cell (an rt controller's every-tick case): scalars
+            c = int(cells[0])
+            row = quota[c]
+            others1 = float(row.sum()) - float(row[s])
+            new1 = min(q, max(100.0 - others1, 0.0))
+            if new1 < q - 1e-12:
+                reasons.append(f"other slices hold {others1:g} %: clamped to {new1:g} %")
+            if apply:
+                self._write("quota_pct", (c, s), new1)
+            return Verdict("clamped" if reasons else "accepted", "; ".join(reasons),
+                           {"slice": a.slice, "cells": [c], "quota_pct": [new1]})
         others = quota[cells].sum(axis=1) - quota[cells, s]             # [n]
         allowed = np.maximum(100.0 - others, 0.0)
         new = np.minimum(q, allowed)
         if (new < q - 1e-12).any():
             reasons.append(f"other slices hold {others.max():g} %: clamped to {new.min():g} %")
         if apply:
-            quota[cells, s] = new
+            self._write("quota_pct", (cells, s), new)
         applied = {"slice": a.slice, "cells": cells.tolist(), "quota_pct": new.tolist()}
         return Verdict("clamped" if reasons else "accepted", "; ".join(reasons), applied)
 
@@ -223,7 +250,7 @@ class ControlSurface:
             new = np.where(over, new * (100.0 / np.maximum(tot, 1e-12)), new)
             reasons.append(f"{int(over.sum())} cell(s) above 100 % in total: scaled to 100 %")
         if apply:
-            cur[...] = new
+            self._write("quota_pct", Ellipsis, new)
         applied = {"cells_scaled": np.flatnonzero(over[:, 0]).tolist()} if reasons else None
         return Verdict("clamped" if reasons else "accepted", "; ".join(reasons), applied)
 
@@ -237,7 +264,7 @@ class ControlSurface:
                       f"{self.max_power_dbm:g}] dBm")
             p = min(max(p, self.min_power_dbm), self.max_power_dbm)
         if apply:
-            self.net.tx_power_dbm[cells] = p
+            self._write("tx_power_dbm", cells, p)
         applied = {"cells": cells.tolist(), "power_dbm": p}
         return Verdict("clamped" if reason else "accepted", reason, applied)
 
@@ -245,7 +272,7 @@ class ControlSurface:
         if a.state not in STATE_CODE:
             return Verdict("rejected", f"unknown cell state {a.state!r} (on, off, sleep)")
         if apply:
-            self.net.cell_state[cells] = STATE_CODE[a.state]
+            self._write("cell_state", cells, STATE_CODE[a.state])
         return Verdict("accepted", "", {"cells": cells.tolist(), "state": a.state})
 
     def _intent(self, a: SetIntent, cells, apply) -> Verdict:
@@ -257,7 +284,7 @@ class ControlSurface:
         if t < 0 or tol < 0:
             return Verdict("rejected", f"intent {t:g} ± {tol:g} Mbit/s must be ≥ 0")
         if apply:
-            self.net.intent_mbps[s] = t
-            self.net.intent_tol_mbps[s] = tol
+            self._write("intent_mbps", s, t)
+            self._write("intent_tol_mbps", s, tol)
         return Verdict("accepted", "", {"slice": a.slice, "target_mbps": t,
                                         "tolerance_mbps": tol})

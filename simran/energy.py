@@ -110,3 +110,31 @@ def cell_power_w(load, tx_power_w, on, bs_type: str = "macro",
     p_out_w = tx / n_trx_cell * load
     p_on_w = n_trx_cell * (params.p0_w + params.delta_p * p_out_w)
     return np.where(np.asarray(on, dtype=bool), p_on_w, n_trx_cell * params.p_sleep_w)
+
+
+class CellPowerModel:
+    """The EARTH model of :func:`cell_power_w` with its constants resolved once (the tick's path).
+
+    :func:`cell_power_w` validates its inputs on every call; the kernel calls this instead every
+    tick with inputs it produced itself (load = used PRBs / N_PRB clipped to [0, 1], powers the
+    control surface validated), so the arithmetic is the same — the same expression in the same
+    order, hence bit-identical results (tested) — without the checks.
+
+    Parameters
+    ----------
+    bs_type : {"macro", "rrh", "micro", "pico", "femto"}
+    sectors_per_site : int
+        Cells per site (≥ 1).
+    """
+
+    def __init__(self, bs_type: str = "macro", sectors_per_site: int = 3):
+        if sectors_per_site < 1:
+            raise EnergyError(f"sectors_per_site must be ≥ 1 (got {sectors_per_site})")
+        self.params = p = bs_params(bs_type)
+        self.n_trx_cell = p.n_trx / sectors_per_site
+        self.p_sleep_w = self.n_trx_cell * p.p_sleep_w
+
+    def power_w(self, load: np.ndarray, tx_power_w: np.ndarray, on: np.ndarray) -> np.ndarray:
+        """Input power of each cell [W], shape [C] (see :func:`cell_power_w`; no validation)."""
+        p, n = self.params, self.n_trx_cell
+        return np.where(on, n * (p.p0_w + p.delta_p * (tx_power_w / n * load)), self.p_sleep_w)

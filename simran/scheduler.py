@@ -73,22 +73,23 @@ def water_fill(group: np.ndarray, n_groups: int, budget: np.ndarray, weight: np.
         Allocation; per group the sum is ≤ budget.
     """
     alloc = np.zeros(group.shape)
-    part = (group >= 0) & (need > _EPS) & (weight > 0)
-    g = np.where(part, group, 0)
-    remaining = budget.astype(float).copy()
+    # work on the participating members only (compressed index arrays): the same arithmetic in
+    # the same order as on full-length masked arrays, with fewer and shorter numpy calls
+    idx = np.flatnonzero((group >= 0) & (need > _EPS) & (weight > 0))
+    remaining = budget.astype(float)
+    g, w, a, nd = group[idx], weight[idx], np.zeros(idx.size), need[idx]
     for _ in range(max_rounds):
-        if not part.any():
+        if idx.size == 0:
             break
-        wsum = np.bincount(g[part], weights=weight[part], minlength=n_groups)
-        share = np.zeros(group.shape)
-        share[part] = remaining[g[part]] * weight[part] / wsum[g[part]]
-        give = np.minimum(share, need - alloc)
-        give[~part] = 0.0
-        alloc += give
-        remaining -= np.bincount(g[part], weights=give[part], minlength=n_groups)
-        remaining = np.maximum(remaining, 0.0)
-        part &= (need - alloc > _EPS)
-        if not (remaining[g[part]] > _EPS).any():
+        wsum = np.bincount(g, weights=w, minlength=n_groups)
+        give = np.minimum(remaining[g] * w / wsum[g], nd - a)
+        a += give
+        remaining = np.maximum(remaining - np.bincount(g, weights=give, minlength=n_groups), 0.0)
+        keep = nd - a > _EPS
+        alloc[idx] = a
+        if not keep.all():
+            idx, g, w, a, nd = idx[keep], g[keep], w[keep], a[keep], nd[keep]
+        if not (remaining[g] > _EPS).any():
             break
     return alloc
 
@@ -138,10 +139,14 @@ class SliceScheduler:
         self.lending = bool(lending)
         self.pf_beta = float(pf_beta)
         self.avg_bps: np.ndarray | None = None
+        self.uses_pf = bool((pol == 1).any())
+        self._groups_of: np.ndarray | None = None   # the serving array the cache below is for
+        self._singleton = False
 
     def allocate(self, serving: np.ndarray, ue_slice: np.ndarray, active: np.ndarray,
                  bits_per_prb: np.ndarray, demand_bits: np.ndarray, quota_pct: np.ndarray,
-                 cell_on: np.ndarray, tick_s: float) -> np.ndarray:
+                 cell_on: np.ndarray, tick_s: float, budget: np.ndarray | None = None
+                 ) -> np.ndarray:
         """PRBs (fractional PRB-slot shares) granted to every UE this tick.
 
         Parameters
@@ -158,6 +163,9 @@ class SliceScheduler:
         quota_pct : ndarray, shape [C, S]
         cell_on : ndarray of bool, shape [C]
         tick_s : float
+        budget : ndarray, shape [C·S], optional
+            ``slice_budgets(quota_pct, N_PRB, cell_on).ravel()`` if the caller has it already
+            (the kernel recomputes it only when the control surface changes the state).
 
         Returns
         -------
@@ -168,14 +176,28 @@ class SliceScheduler:
         U = serving.shape[0]
         if self.avg_bps is None or self.avg_bps.shape[0] != U:
             self.avg_bps = np.full(U, 1e3)
+        if serving is not self._groups_of:
+            # is every UE alone in its (cell, slice)? Then no policy has anything to share and
+            # each UE simply gets min(budget, need): the one-vehicle case of papers/004 §5.1
+            # (and any network with one UE per slice and cell). Recomputed when the serving
+            # array changes (handovers replace it).
+            self._groups_of = serving
+            cs = serving * self.S + ue_slice
+            self._singleton = bool(U == 0 or np.bincount(cs).max() <= 1)
+            self._cs = cs
         ok = active & (bits_per_prb > 0) & cell_on[serving]
         need = np.where(ok, demand_bits / np.where(bits_per_prb > 0, bits_per_prb, 1.0), 0.0)
         need = np.minimum(need, float(self.n_prb))
-        group = np.where(ok, serving * self.S + ue_slice, -1)
-        budget = slice_budgets(quota_pct, self.n_prb, cell_on).ravel()        # [C*S]
-        pol = self.slice_policy[ue_slice]                                      # [U]
-        rate = bits_per_prb / tick_s                                           # [U] bit/s per PRB
-        alloc = self._fill(group, self.C * self.S, budget, pol, rate, need)
+        if budget is None:
+            budget = slice_budgets(quota_pct, self.n_prb, cell_on).ravel()    # [C*S]
+        if self._singleton:
+            # what water_fill's first round gives a lone member, without the round
+            alloc = np.where(ok, np.minimum(budget[self._cs], need), 0.0)
+        else:
+            group = np.where(ok, self._cs, -1)
+            pol = self.slice_policy[ue_slice]                                  # [U]
+            rate = bits_per_prb / tick_s                                       # [U] bit/s per PRB
+            alloc = self._fill(group, self.C * self.S, budget, pol, rate, need)
         if self.lending:
             used = np.bincount(serving[ok], weights=alloc[ok], minlength=self.C)
             spare = np.where(cell_on, self.n_prb - used, 0.0)
@@ -183,10 +205,11 @@ class SliceScheduler:
             cgroup = np.where(ok & (left > _EPS), serving, -1)
             # one pool per cell across slices with different policies: shared equally
             # (water-filling), so no policy's metric scale dominates another's
-            alloc += water_fill(cgroup, self.C, spare, np.ones_like(rate), left)
-        served_bps = alloc * bits_per_prb / tick_s
-        self.avg_bps = np.where(active, (1 - self.pf_beta) * self.avg_bps
-                                + self.pf_beta * served_bps, self.avg_bps)
+            alloc += water_fill(cgroup, self.C, spare, np.ones(U), left)
+        if self.uses_pf:           # the PF averages are read only by PF slices
+            served_bps = alloc * bits_per_prb / tick_s
+            self.avg_bps = np.where(active, (1 - self.pf_beta) * self.avg_bps
+                                    + self.pf_beta * served_bps, self.avg_bps)
         return alloc
 
     def _fill(self, group, n_groups, budget, pol, rate, need):

@@ -41,7 +41,7 @@ from simran.control import (
 from simran.mobility import RandomWaypoint, RouteFollower, drop_uniform, straight_roads
 from simran.rng import Streams
 from simran.scenario import Scenario
-from simran.scheduler import SliceScheduler
+from simran.scheduler import SliceScheduler, slice_budgets
 from simran.traffic import Traffic
 from simran.units import US_PER_S, db_to_lin, dbm_to_w, ms_to_us, s_to_us
 
@@ -68,6 +68,10 @@ class NetworkState:
     cell_state: np.ndarray         # [C] 0 on, 1 off, 2 sleep
     intent_mbps: np.ndarray        # [S] (NaN = none)
     intent_tol_mbps: np.ndarray    # [S]
+    version: int = 0
+    """Bumped by the control surface on every change it applies: the kernel recomputes what it
+    derives from the state (PRB budgets, transmit powers in W) only when this moves. Change the
+    state through :class:`simran.control.ControlSurface` (the guard-rails) — or bump it."""
 
     @property
     def cell_on(self) -> np.ndarray:
@@ -164,6 +168,9 @@ class Simulation:
             tx_power_dbm=np.full(self.C, n.tx_power_dbm, dtype=float),
             cell_state=np.zeros(self.C, dtype=np.int8),
             intent_mbps=np.full(self.S, np.nan), intent_tol_mbps=np.zeros(self.S))
+        for a in (self.net.quota_pct, self.net.tx_power_dbm, self.net.cell_state,
+                  self.net.intent_mbps, self.net.intent_tol_mbps):
+            a.flags.writeable = False       # changed copy-on-write by the control surface only
         lo = self.topo.site_xy.min(axis=0) - n.isd_m / 2
         hi = self.topo.site_xy.max(axis=0) + n.isd_m / 2
         self.area = np.array([lo, hi])
@@ -324,34 +331,53 @@ class Simulation:
         sinr_map = self.scenario.network.sinr_to_cqi
         fading_rng = (self.streams.stream("fading")
                       if self.scenario.network.fast_fading == "rayleigh" else None)
+        power = energy.CellPowerModel(self.scenario.network.bs_type, self.scenario.network.sectors)
+        C, S, n_prb, tick_s = self.C, self.S, self.n_prb, self.tick_s
+        # trace UEs take their CQI from the trace, so when every UE is one the SINR is never
+        # needed (it is NaN for trace UEs in the KPIs anyway)
+        all_trace = self.trace_ues is not None and bool(self.ue_is_trace.all())
+        nan_sinr = np.full(self.U, np.nan)
+        serving_for, cs = None, None
+        net, version = self.net, None
         while env.now < self.duration_us:
             now = env.now
             self.control.apply_due(now)
-            # block Rayleigh fading of the serving link: |h|² ~ Exp(1), new every tick
-            h = fading_rng.exponential(1.0, self.U) if fading_rng is not None else None
-            sinr = self.sinr_db(fading=h)
-            cqi = link.sinr_to_cqi(sinr, sinr_map).astype(np.int64)
-            if self.trace_ues is not None:
-                tcqi = self.trace_ues.cqi_now(now)                    # [U] −1 = not a trace UE
-                cqi = np.where(self.ue_is_trace, np.maximum(tcqi, 0), cqi)
-                self.ue_active = np.where(self.ue_is_trace, tcqi >= 0, True)
+            if all_trace:
+                sinr = nan_sinr
+                tcqi = self.trace_ues.cqi_now(now)
+                cqi = np.maximum(tcqi, 0)
+                self.ue_active = tcqi >= 0
+            else:
+                # block Rayleigh fading of the serving link: |h|² ~ Exp(1), new every tick
+                h = fading_rng.exponential(1.0, self.U) if fading_rng is not None else None
+                sinr = self.sinr_db(fading=h)
+                cqi = link.sinr_to_cqi(sinr, sinr_map).astype(np.int64)
+                if self.trace_ues is not None:
+                    tcqi = self.trace_ues.cqi_now(now)                # [U] −1 = not a trace UE
+                    cqi = np.where(self.ue_is_trace, np.maximum(tcqi, 0), cqi)
+                    self.ue_active = np.where(self.ue_is_trace, tcqi >= 0, True)
             bpp = self.cqi_bits_per_prb_tick[cqi]
             demand = self.traffic.demand_bits()
+            if net.version != version:               # the control surface changed the state
+                version = net.version
+                cell_on = net.cell_on
+                budget = slice_budgets(net.quota_pct, n_prb, cell_on).ravel()
+                tx_w = dbm_to_w(net.tx_power_dbm)
             prb = self.scheduler.allocate(self.serving, self.ue_slice, self.ue_active, bpp,
-                                          demand, self.net.quota_pct, self.net.cell_on,
-                                          self.tick_s)
+                                          demand, net.quota_pct, cell_on, tick_s, budget=budget)
             bits = np.minimum(prb * bpp, demand)
             self.traffic.served(bits)
-            used = np.bincount(self.serving, weights=prb, minlength=self.C)
-            load = np.minimum(used / self.n_prb, 1.0)
-            cs = self.serving * self.S + self.ue_slice
-            cs_bits = np.bincount(cs, weights=bits, minlength=self.C * self.S).reshape(self.C,
-                                                                                       self.S)
-            cs_prb = np.bincount(cs, weights=prb, minlength=self.C * self.S).reshape(self.C, self.S)
-            pw = energy.cell_power_w(load, dbm_to_w(self.net.tx_power_dbm), self.net.cell_on,
-                                     self.scenario.network.bs_type, self.scenario.network.sectors)
-            self.energy_j += pw * self.tick_s
-            self.last = TickKpis(now, bits, prb, cs_bits / self.tick_s / 1e6, cs_prb, load)
+            if self.serving is not serving_for:       # handovers replace the serving array
+                serving_for, cs = self.serving, self.serving * S + self.ue_slice
+            cs_bits = np.bincount(cs, weights=bits, minlength=C * S).reshape(C, S)
+            cs_prb = np.bincount(cs, weights=prb, minlength=C * S).reshape(C, S)
+            load = np.minimum(np.bincount(self.serving, weights=prb, minlength=C) / n_prb, 1.0)
+            pw = power.power_w(load, tx_w, cell_on)
+            self.energy_j += pw * tick_s
+            cs_mbps = cs_bits / tick_s / 1e6
+            for a in (bits, prb, cs_mbps, cs_prb, load):   # agents observe these without copies
+                a.flags.writeable = False
+            self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load)
             self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw)
             self.prev_load = load
             yield _UrgentTimeout(env, self.tick_us)
@@ -403,9 +429,11 @@ class Simulation:
             self.log_event(now, kind, cell=int(best[ue]), ue=int(ue),
                            detail={"from": int(self.serving[ue]), "to": int(best[ue]),
                                    "rsrp_gain_db": float(rsrp[best[ue], ue] - serving_rsrp[ue])})
-        self.handovers += int(fire.sum())
-        self.serving = np.where(fire, best, self.serving)
-        self._ho_cand = np.where(fire, -1, self._ho_cand)
+        n_fire = int(fire.sum())
+        self.handovers += n_fire
+        if n_fire:                 # a new array only when someone moves (the tick caches on it)
+            self.serving = np.where(fire, best, self.serving)
+            self._ho_cand = np.where(fire, -1, self._ho_cand)
 
     def _filtered_rsrp(self, k: int) -> np.ndarray:
         """Layer-3 filtered RSRP [dBm], [C, U] (TS 38.331 §5.5.3.2, filtering in dB)."""
@@ -452,7 +480,8 @@ class Simulation:
         env = self.env
         env.process(self._tick_proc())
         env.process(self._mobility_proc())
-        env.process(self._measurement_proc())
+        if not self.ue_is_trace.all():     # trace UEs are pinned to their cell: no A3 to run
+            env.process(self._measurement_proc())
         for a in self.agents:
             env.process(a.run())
         if progress is None:

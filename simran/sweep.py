@@ -16,6 +16,23 @@ Only ``grid`` and ``zip`` entries are axes: a list-valued scenario parameter is 
 sweep axis (style.md, "What to avoid"). The runs are the cartesian product of the grid points
 (first axis slowest), the zip rows and the replications (fastest).
 
+**Several lock-step groups.** ``zip`` may also be a list of tables (``[[sweep.zip]]`` or
+``zip = [{...}, {...}]``), each one lock-step group; the runs are then the cartesian product of
+the grid points, the rows of every group (in file order) and the replications. A group may pair
+``simulation.seed`` with its rows, e.g. route i with seed i::
+
+    [[sweep.zip]]                          # group 0: a route and its seed
+    "ue_groups.0.trace.ids" = [["veh_01"], ["veh_02"], ["veh_03"]]
+    "simulation.seed" = [1, 2, 3]
+    [[sweep.zip]]                          # group 1: a method = a name and its agents
+    name = ["fast", "slow"]
+    "agents.0.period_ms" = [5.0, 100.0]
+
+(3 × 2 runs: route 1 fast, route 1 slow, route 2 fast, …). When a group sets the seed,
+``seeds`` / ``replications`` must not be given (the seed would be set twice). A path may be in
+one group or the grid only, and the lists of one group must have equal lengths. A single table
+means exactly what it always meant: one group.
+
 **Seeds.** ``seeds = [...]`` are used as they are (replication ``r`` is the index in the list).
 ``replications = N`` derives seed ``r`` from the root seed with numpy's ``SeedSequence``::
 
@@ -23,7 +40,8 @@ sweep axis (style.md, "What to avoid"). The runs are the cartesian product of th
 
 the RngRun-style replication scheme of style.md point 5: independent, well-mixed 32-bit seeds
 that depend only on ``(root_seed, r)``, so adding replications never changes the existing ones.
-The seed is written to ``simulation.seed`` of each run's scenario.
+The seed is written to ``simulation.seed`` of each run's scenario. A seed axis belongs in a zip
+group (above), never in the grid (that is ``seeds = [...]``).
 
 **Run identity.** Every run is resolved and validated before anything runs (a bad value fails
 the sweep, not run 37 of 60). Its id is the first 12 hex digits of the SHA-256 of the canonical
@@ -78,8 +96,9 @@ class SweepTable(_Model):
 
     grid: dict[str, Any] = Field(default_factory=dict, description="cartesian axes: dotted "
                                  "scenario path → list of values")
-    zip_: dict[str, Any] = Field(default_factory=dict, alias="zip", description="lock-step axes "
-                                 "(equal lengths): dotted path → list of values")
+    zip_: dict[str, Any] | list[dict[str, Any]] = Field(
+        default_factory=dict, alias="zip", description="lock-step axes (equal lengths): dotted "
+        "path → list of values; or a list of such tables, one lock-step group each")
     seeds: list[int] | None = Field(None, min_length=1, description="explicit seeds, one "
                                     "replication each")
     replications: int | None = Field(None, ge=1, le=100_000, description="number of "
@@ -128,7 +147,7 @@ class Sweep:
     path: Path
     spec: SweepFile
     grid: dict[str, list]
-    zip: dict[str, list]
+    zips: list[dict[str, list]]  # the lock-step groups, in file order
     fixed: dict[str, Any]
 
     @property
@@ -136,8 +155,13 @@ class Sweep:
         return (self.path.parent / self.spec.base).resolve()
 
     @property
+    def zip(self) -> dict[str, list]:
+        """The axes of every zip group in one table (path → values)."""
+        return {k: v for group in self.zips for k, v in group.items()}
+
+    @property
     def axes(self) -> list[str]:
-        """Swept parameter paths, in declaration order (grid, then zip)."""
+        """Swept parameter paths, in declaration order (grid, then the zip groups)."""
         return [*self.grid, *self.zip]
 
     @property
@@ -146,7 +170,7 @@ class Sweep:
 
     def points(self) -> list[Point]:
         """Expand the sweep (no validation against the scenario)."""
-        return expand(self.grid, self.zip, self._seeds())
+        return expand(self.grid, self.zips, self._seeds())
 
     def plan(self) -> list[RunSpec]:
         """Resolve and validate every run; raise :class:`SweepError` before anything runs."""
@@ -175,10 +199,10 @@ def load_sweep(path: str | Path) -> Sweep:
         lines = [f"  - {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         raise SweepError(f"{path}: invalid sweep file\n" + "\n".join(lines)) from None
     grid = _axes(path, "grid", spec.sweep.grid)
-    zipped = _axes(path, "zip", spec.sweep.zip_)
+    zips = [_axes(path, kind, table) for kind, table in _zip_groups(path, spec.sweep.zip_)]
     fixed = flatten(spec.set_)
-    _check_axes(path, spec, grid, zipped, fixed)
-    return Sweep(path=path, spec=spec, grid=grid, zip=zipped, fixed=fixed)
+    _check_axes(path, spec, grid, zips, fixed)
+    return Sweep(path=path, spec=spec, grid=grid, zips=zips, fixed=fixed)
 
 
 def flatten(table: dict, prefix: str = "") -> dict[str, Any]:
@@ -193,6 +217,16 @@ def flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _zip_groups(path: Path, zip_: dict | list[dict]) -> list[tuple[str, dict]]:
+    """``(name, table)`` of each lock-step group: ``zip`` (one table) or ``zip[i]`` (a list)."""
+    if isinstance(zip_, dict):
+        return [("zip", zip_)] if zip_ else []
+    for i, table in enumerate(zip_):
+        if not table:
+            raise SweepError(f"{path}: [sweep.zip[{i}]]: empty zip group (no axes)")
+    return [(f"zip[{i}]", table) for i, table in enumerate(zip_)]
+
+
 def _axes(path: Path, kind: str, table: dict) -> dict[str, list]:
     axes = flatten(table)
     for name, values in axes.items():
@@ -204,26 +238,39 @@ def _axes(path: Path, kind: str, table: dict) -> dict[str, list]:
     return axes
 
 
-def _check_axes(path: Path, spec: SweepFile, grid: dict, zipped: dict, fixed: dict) -> None:
+def _check_axes(path: Path, spec: SweepFile, grid: dict, zips: list[dict], fixed: dict) -> None:
     sw = spec.sweep
-    if both := sorted(set(grid) & set(zipped)):
-        raise SweepError(f"{path}: axis '{both[0]}' is in both [sweep.grid] and [sweep.zip]")
-    if fixed_too := sorted((set(grid) | set(zipped)) & set(fixed)):
+    names = [kind for kind, _ in _zip_groups(path, sw.zip_)]  # "zip" or "zip[i]"
+    owner = {name: "grid" for name in grid}
+    for kind, group in zip(names, zips):
+        for name in group:
+            if name in owner:
+                raise SweepError(f"{path}: axis '{name}' is in both [sweep.{owner[name]}] and "
+                                 f"[sweep.{kind}]")
+            owner[name] = kind
+    if fixed_too := sorted(set(owner) & set(fixed)):
         raise SweepError(f"{path}: axis '{fixed_too[0]}' is swept and also fixed in [set]")
-    lengths = {name: len(v) for name, v in zipped.items()}
-    if len(set(lengths.values())) > 1:
-        raise SweepError(f"{path}: [sweep.zip] axes must have equal lengths, got "
-                         + ", ".join(f"'{k}': {n}" for k, n in lengths.items()))
+    for kind, group in zip(names, zips):
+        lengths = {name: len(v) for name, v in group.items()}
+        if len(set(lengths.values())) > 1:
+            raise SweepError(f"{path}: [sweep.{kind}] axes must have equal lengths, got "
+                             + ", ".join(f"'{k}': {n}" for k, n in lengths.items()))
     if sw.seeds is not None and sw.replications is not None:
         raise SweepError(f"{path}: [sweep] give either seeds or replications, not both")
     if sw.root_seed is not None and sw.replications is None:
         raise SweepError(f"{path}: [sweep] root_seed needs replications = N")
     if sw.seeds is not None and len(set(sw.seeds)) != len(sw.seeds):
         raise SweepError(f"{path}: [sweep] seeds must be distinct, got {sw.seeds}")
-    if SEED_PATH in grid or SEED_PATH in zipped:
+    if SEED_PATH in grid:
         raise SweepError(f"{path}: axis '{SEED_PATH}': use [sweep] seeds = [...] or "
-                         "replications = N instead of a seed axis")
-    if SEED_PATH in fixed and (sw.seeds is not None or sw.replications is not None):
+                         "replications = N instead of a seed axis in [sweep.grid] (or pair the "
+                         "seeds with other axes in a zip group)")
+    given = [k for k in ("seeds", "replications") if getattr(sw, k) is not None]
+    if SEED_PATH in owner and given:
+        raise SweepError(f"{path}: sweep.{owner[SEED_PATH]}.{SEED_PATH}: a zip group that sets "
+                         f"the seed conflicts with [sweep] {given[0]} (the seed would be set "
+                         "twice); drop one of them")
+    if SEED_PATH in fixed and given:
         raise SweepError(f"{path}: [set] '{SEED_PATH}' conflicts with [sweep] seeds/replications")
 
 
@@ -231,15 +278,27 @@ def _check_axes(path: Path, spec: SweepFile, grid: dict, zipped: dict, fixed: di
 # expansion, seeds, ids
 
 
-def expand(grid: dict[str, list], zipped: dict[str, list],
+def expand(grid: dict[str, list], zipped: dict[str, list] | Sequence[dict[str, list]],
            seeds: Sequence[int] | None = None) -> list[Point]:
-    """Cartesian product of the grid (first axis slowest) × zip rows × seeds (fastest)."""
+    """Cartesian product of the grid (first axis slowest) × the rows of each zip group (in
+    order) × seeds (fastest).
+
+    ``zipped`` is one lock-step group (a table) or a sequence of them. A group's
+    ``simulation.seed`` is the point's seed (then ``seeds`` is None: see :func:`load_sweep`).
+    """
+    groups = [zipped] if isinstance(zipped, dict) else list(zipped)
     grid_points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
-    n_zip = len(next(iter(zipped.values()))) if zipped else 1
-    zip_rows = [{k: v[i] for k, v in zipped.items()} for i in range(n_zip)]
+    group_rows = [[{k: v[i] for k, v in g.items()} for i in range(len(next(iter(g.values()))))]
+                  if g else [{}] for g in groups]
     reps = list(enumerate(seeds)) if seeds is not None else [(0, None)]
-    return [Point({**g, **z}, rep, seed)
-            for g in grid_points for z in zip_rows for rep, seed in reps]
+    points = []
+    for g in grid_points:
+        for rows in itertools.product(*group_rows):
+            params = {k: v for d in (g, *rows) for k, v in d.items()}
+            for rep, seed in reps:
+                points.append(Point(dict(params), rep, seed if seed is not None
+                                    else params.get(SEED_PATH)))
+    return points
 
 
 def derive_seeds(root_seed: int, n: int) -> list[int]:

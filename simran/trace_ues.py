@@ -51,6 +51,7 @@ class TraceUEs:
         self.ids = [tr.id for tr in self.traces]
         self._block_start = -1
         self._block = np.zeros((self.n, 0), dtype=np.int64)
+        self._covers_all: bool | None = None
 
     def extend(self, other: TraceUEs) -> None:
         """Merge another group's trace UEs."""
@@ -60,6 +61,7 @@ class TraceUEs:
         self.spec += other.spec
         self.ids += other.ids
         self.n += other.n
+        self._covers_all = None
 
     def positions(self) -> np.ndarray:
         """Nominal positions [n, 2]: 50 m along the serving cell's boresight."""
@@ -80,8 +82,14 @@ class TraceUEs:
         if self._block_start < 0 or not (self._block_start <= k <
                                          self._block_start + self._block.shape[1]):
             self._fill(k)
+        col = self._block[:, k - self._block_start]
+        if self._covers_all is None:      # are these all the simulation's UEs, in order?
+            self._covers_all = bool(self.n == self.sim.U
+                                    and np.array_equal(self.index, np.arange(self.n)))
+        if self._covers_all:
+            return col
         out = np.full(self.sim.U, -1, dtype=np.int64)
-        out[self.index] = self._block[:, k - self._block_start]
+        out[self.index] = col
         return out
 
     def _fill(self, k0: int) -> None:

@@ -32,9 +32,15 @@ class Traffic:
         self.cap_bits = np.where(self.full_buffer, np.inf, np.asarray(cbr_bps) * buffer_s)
         self.buffer_bits = np.zeros(self.full_buffer.shape)
         self.dropped_bits = np.zeros(self.full_buffer.shape)
+        # all full buffer: the demand never changes (read-only, so nobody can change it)
+        self._all_full = bool(self.full_buffer.all())
+        self._inf = np.full(self.full_buffer.shape, np.inf)
+        self._inf.flags.writeable = False
 
     def demand_bits(self) -> np.ndarray:
         """Add this tick's arrivals and return the demand [bit] per UE (inf = full buffer)."""
+        if self._all_full:
+            return self._inf
         b = self.buffer_bits + self.arrival_bits
         over = np.maximum(b - self.cap_bits, 0.0, where=~self.full_buffer,
                           out=np.zeros_like(b))
@@ -44,5 +50,7 @@ class Traffic:
 
     def served(self, bits: np.ndarray) -> None:
         """Remove the bits served this tick from the buffers."""
+        if self._all_full:
+            return
         self.buffer_bits = np.where(self.full_buffer, 0.0,
                                     np.maximum(self.buffer_bits - bits, 0.0))

@@ -232,7 +232,8 @@ def test_matches_reference_scheduler(seed):
                                 case["demand"].tolist(), case["quota"].tolist(),
                                 case["cell_on"].tolist(), TICK_S)
             np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-7, err_msg=str(case))
-            np.testing.assert_allclose(s.avg_bps, ref.avg, rtol=1e-7, atol=1e-6)
+            if "pf" in case["policies"]:      # the averages are kept only for PF slices
+                np.testing.assert_allclose(s.avg_bps, ref.avg, rtol=1e-7, atol=1e-6)
             # channel and demand evolve between ticks
             case["bpp"] = case["bpp"] * rng.uniform(0.5, 1.5, size=case["U"])
             case["active"] = rng.uniform(size=case["U"]) < 0.9

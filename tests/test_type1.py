@@ -26,7 +26,7 @@ from agents.symbiotic.pcontrol import (
     kp_stability_bound,
     rate_per_pct_mbps,
 )
-from simran.traces import Trace, write_trace_set
+from simran.traces import Trace, load_trace_set, write_trace_set
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
 
@@ -394,7 +394,14 @@ def test_sweep_file_runs_as_a_campaign_and_gives_the_table(tmp_path):
     path = write_sweep(tmp_path / "t1.toml", traces, ["pcontrol_tuned", "qlearning"],
                        ["fig4_mcs28_24_13_28", "fig3_mcs28_13"], 1.0, "start", 3)
     sweep = load_sweep(path)
-    assert len(sweep.plan()) == 4 and sweep.axes == ["ue_groups.0.trace.ids", "name", "agents"]
+    specs = sweep.plan()
+    assert len(specs) == 4 and sweep.axes == ["ue_groups.0.trace.ids", "simulation.seed", "name",
+                                              "agents"]
+    # route-major, and route i of the trace set runs with seed 3 + i for every method
+    ids = load_trace_set(traces).ids
+    assert [(s.params["ue_groups.0.trace.ids"][0], s.params["name"], s.seed) for s in specs] == [
+        (r, m, 3 + ids.index(r)) for r in ("fig4_mcs28_24_13_28", "fig3_mcs28_13")
+        for m in ("pcontrol_tuned", "qlearning")]
     report = run_campaign(sweep, tmp_path / "camp", executor=SerialExecutor(), quiet=True)
     assert report.total == 4
     df = simran.load_campaign(tmp_path / "camp")

@@ -6,7 +6,7 @@ One command::
         --out results/type1 [--routes 78] [--duration-s 60] [--window mid] [--workers 2]
 
 runs every method (:mod:`agents.symbiotic.methods`) on every route (one vehicle trace each) of
-the trace set with the same seed, for a fixed duration per route, computes Table 4's columns per
+the trace set, for a fixed duration per route, computes Table 4's columns per
 run (:mod:`agents.symbiotic.metrics`), and writes ``runs.csv`` (one row per method × route),
 ``table.csv`` / ``table.md`` (mean over routes next to the paper's figures) and the figures.
 Finished runs are appended to ``runs.jsonl`` as they complete; re-running the same command
@@ -23,7 +23,8 @@ The same campaign as a sweep file (``simran sweep``)::
     simran sweep scenarios/sweeps/type1_methods_routes.toml --out runs/type1 --workers 2
     python -m agents.symbiotic.evaluate --campaign runs/type1 --out results/type1
 
-The last command computes the table from the campaign's results files.
+The sweep file pairs each route with its seed (``[[sweep.zip]]`` groups), so its runs are the
+evaluate command's runs. The last command computes the table from the campaign's results files.
 """
 
 from __future__ import annotations
@@ -264,8 +265,15 @@ def markdown(tab: pd.DataFrame) -> str:
 # ------------------------------------------------------------------------------ sweep file -----
 def write_sweep(path: str | Path, traces: str | Path, methods: list[str], routes: list[str],
                 duration_s: float, window: str, seed: int) -> Path:
-    """Write the sweep file of the campaign: zip(method name, agents) × grid(route)."""
-    from agents.symbiotic.methods import method_agents
+    """Write the sweep file of the campaign: zip(route, seed) × zip(method name, agents).
+
+    Route ``r`` runs with seed :func:`route_seed` ``(traces, r, seed)`` for every method, as in
+    the evaluate command, so a sweep run resolves to the scenario :func:`scenario_data` builds
+    for the same method and route (up to how the trace file's path is spelt: relative to the
+    base scenario here, absolute there). Runs are route-major, as :func:`tasks`.
+    """
+    from agents.symbiotic.methods import PRESETS, method_agents
+    from simran.traces import load_trace_set
 
     path = Path(path)
     rel = os.path.relpath(Path(traces).resolve(), BASE.parent)    # the base scenario's folder
@@ -274,49 +282,63 @@ def write_sweep(path: str | Path, traces: str | Path, methods: list[str], routes
     if len(offsets) > 1:
         raise SystemExit("--write-sweep needs one offset for all routes: use --window start "
                          "or traces of equal length")
+    seeds = [route_seed(traces, r, seed) for r in routes]
+
+    # the command line that writes this file (header): presets and route selection as options
+    preset = next((k for k, v in PRESETS.items() if v == list(methods)), None)
+    all_ids = list(load_trace_set(traces).ids)
+    routes_opt = ("" if list(routes) == all_ids else f" --routes {len(routes)}"
+                  if list(routes) == all_ids[:len(routes)] else " --ids " + " ".join(routes))
 
     def toml(v):
         return json.dumps(v) if not isinstance(v, dict) else \
             "{ " + ", ".join(f"{k} = {toml(x)}" for k, x in v.items()) + " }"
     agents = ",\n  ".join("[" + ", ".join(toml(a) for a in method_agents(m)) + "]"
                           for m in methods)
+    seed_lines = ",\n  ".join(", ".join(map(str, seeds[i:i + 16]))
+                              for i in range(0, len(seeds), 16))
+    options = (f"--methods {preset or ' '.join(methods)}{routes_opt} --duration-s {duration_s:g} "
+               f"--window {window} --seed {seed}")
     text = f"""# Type I methods × vehicle routes (papers/004 Table 4, Fig. 13): every method on
-# every route of {Path(traces).name}, {duration_s:g} s per route, one seed. Written by
+# every route of {Path(traces).name}, {duration_s:g} s per route; route i runs with seed {seed} + i.
+# Written by
 #   python -m agents.symbiotic.evaluate --write-sweep {path} --traces {traces} \\
-#       --methods ... --duration-s {duration_s:g} --window {window}
+#       {options}
 #
 #   simran sweep {path} --out runs/type1 --workers 2
 #   python -m agents.symbiotic.evaluate --campaign runs/type1 --out results/type1
 #
 # Needs the agent kinds as `simran.agents` entry points (setup.cfg; see docs/type1.md). Each run's
 # summary has the Table 4 metrics as type1.* (per-tick KPIs: kpi_period_ms = tick_ms).
-# One seed for every run: a sweep cannot pair a seed with a route (the evaluate command gives
-# route i the seed {seed} + i), so here the latency draws of the LLM profiles and BO, and the
-# exploration of BO and Q-learning, repeat from route to route; deterministic methods agree.
+# Two lock-step groups: a route with its seed (the evaluate command's route_seed: {seed} + the
+# route's index in the trace set, the same for every method) × a method (name and agents), so a
+# run here resolves to the scenario of the evaluate command's run of the same method and route.
 name = "type1_methods_routes"
 description = "Type I symbiotic agent vs baselines over vehicle routes (papers/004 Table 4)"
 base = "{base_rel}"
 
 [set]
 "simulation.duration_s" = {duration_s:g}
-"simulation.seed" = {seed}
 "output.ue_kpis" = false
 "ue_groups.0.trace.file" = "{rel}"
 "ue_groups.0.trace.offset_s" = {offsets[0]:g}
 
-[sweep.zip]
+[sweep]
+metrics = ["type1.*", "agent.*"]
+
+[[sweep.zip]]                  # the route and its seed (slowest: runs go route by route)
+"ue_groups.0.trace.ids" = [
+{chr(10).join(f'  ["{r}"],' for r in routes)}
+]
+"simulation.seed" = [
+  {seed_lines}
+]
+
+[[sweep.zip]]                  # the method: its name and its agents
 name = {json.dumps(methods)}
 agents = [
   {agents}
 ]
-
-[sweep.grid]
-"ue_groups.0.trace.ids" = [
-{chr(10).join(f'  ["{r}"],' for r in routes)}
-]
-
-[sweep]
-metrics = ["type1.*", "agent.*"]
 """
     path.write_text(text, encoding="utf-8")
     return path
