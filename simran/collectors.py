@@ -15,6 +15,9 @@ import numpy as np
 
 from simran.units import ms_to_us
 
+PENDING_TICKS = 256
+"""Per-tick records (``kpi_period_ms = tick_ms``) are written in blocks of this many ticks."""
+
 
 class _Acc:
     """Running sums over one recording period."""
@@ -80,6 +83,7 @@ class Collector:
         self.ue_total_bits = np.zeros(U)
         self.n_ticks = 0
         self._nue_key: tuple | None = None       # (serving, active) the UE counts are for
+        self._pending: list[tuple] = []          # per-tick records not yet written
         self.sinr_sum = np.zeros(U)
         self.sinr_n = np.zeros(U)
         self._mcs = np.zeros(U)
@@ -87,16 +91,21 @@ class Collector:
     def on_tick(self, now_us, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w) -> None:
         """Add one tick (all arrays are this tick's values)."""
         sim = self.sim
-        cell_bits = cs_bits.sum(axis=1)
         end = now_us + sim.tick_us
         if self._every_tick:
             # a record per tick (the Type I metrics need them): the tick's values are the
-            # record, so they are written directly — the accumulate-then-average path would
-            # compute the same numbers (0 + x, x / 1) at twice the cost
-            self._write(end, 1, cell_bits, load, power_w, cs_bits, cs_prb)
+            # record. They are kept by reference (every array here is new each tick or, for the
+            # network state, replaced rather than changed) and written in blocks, vectorised —
+            # the same numbers as record-by-record (0 + x, x / 1), at a fraction of the cost
+            net = sim.net
+            self._pending.append((end, None, load, power_w, cs_bits, cs_prb,
+                                  net.tx_power_dbm, net.cell_state, net.quota_pct, sim.serving,
+                                  sim.ue_active))
+            if len(self._pending) >= PENDING_TICKS or end >= sim.duration_us:
+                self._drain()
         else:
             a = self._acc.sums
-            a["cell_bits"] += cell_bits
+            a["cell_bits"] += cs_bits.sum(axis=1)
             a["cell_prb"] += load
             a["power"] += power_w
             a["cs_bits"] += cs_bits
@@ -125,6 +134,51 @@ class Collector:
             self._flush(end)
         if self.ue_on and (end >= self._next_ue or end >= sim.duration_us):
             self._flush_ue(end)
+
+    def _drain(self) -> None:
+        """Write the pending per-tick records (``kpi_period_ms = tick_ms``) as one block."""
+        pend, self._pending = self._pending, []
+        r0 = self.r
+        k = min(len(pend), self.t_s.size - r0)
+        if k <= 0:
+            return
+        sim, r1 = self.sim, r0 + k
+        col = list(zip(*pend[:k]))
+        dur_s = sim.tick_s
+        self.t_s[r0:r1] = np.array(col[0]) / 1e6
+        c, s = self.cell, self.slice
+        cs_bits = np.stack(col[4])                                      # [k, C, S]
+        c["throughput_mbps"][r0:r1] = cs_bits.sum(axis=2) / dur_s / 1e6
+        c["prb_util"][r0:r1] = np.stack(col[2])
+        c["power_w"][r0:r1] = np.stack(col[3])
+        s["throughput_mbps"][r0:r1] = cs_bits / dur_s / 1e6
+        s["prb"][r0:r1] = np.stack(col[5])
+        c["tx_power_dbm"][r0:r1] = np.stack(col[6])
+        c["state"][r0:r1] = np.stack(col[7])
+        s["quota_pct"][r0:r1] = np.stack(col[8])
+        if sim.U:
+            C, S, U = sim.C, sim.S, sim.U
+            active = np.stack(col[10]).astype(float)                    # [k, U]
+            if all(sv is col[9][0] for sv in col[9]):   # no handover in the block: one matrix
+                onehot = np.zeros((U, C * S))
+                onehot[np.arange(U), col[9][0] * S + sim.ue_slice] = 1.0
+                n_cs = (active @ onehot).reshape(k, C, S)                # exact small integers
+            else:
+                n_cs = np.stack([np.bincount(sv * S + sim.ue_slice, weights=a, minlength=C * S)
+                                 for sv, a in zip(col[9], active)]).reshape(k, C, S)
+            s["n_ue"][r0:r1] = n_cs
+            c["n_ue"][r0:r1] = n_cs.sum(axis=2)
+        self.r = r1
+        self._next = (int(col[0][-1]) // self.period_us + 1) * self.period_us
+
+    def latest_slice_mbps(self) -> np.ndarray | None:
+        """Slice throughput of the last completed record [Mbit/s], [C, S] float64 (None before
+        the first), as stored (float32)."""
+        if self._pending:     # the record of the last tick is the tick's own value
+            return self.sim.last.cell_slice_mbps.astype(np.float32).astype(float)
+        if self.r:
+            return self.slice["throughput_mbps"][self.r - 1].astype(float)
+        return None
 
     def _flush(self, end_us: int) -> None:
         a, n = self._acc.sums, self._acc.n
@@ -189,6 +243,7 @@ class Collector:
 
     def trimmed(self):
         """(t_s, cell, slice, ue_t_s, ue) cut to the rows actually recorded."""
+        self._drain()
         r, ru = self.r, self.ru
         return (self.t_s[:r], {k: v[:r] for k, v in self.cell.items()},
                 {k: v[:r] for k, v in self.slice.items()}, self.ue_t_s[:ru],

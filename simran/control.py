@@ -120,6 +120,7 @@ class ControlSurface:
         self.on_applied = on_applied
         self._queue: list = []
         self._seq = itertools.count()
+        self._one_cell: dict[int, np.ndarray] = {}
 
     # -- queueing ----------------------------------------------------------------------------
     def submit(self, action: Action, t_ready_us: int, origin: str = "script", tag=None) -> None:
@@ -153,10 +154,7 @@ class ControlSurface:
         cells, why = self._cells(getattr(action, "cell", None))
         if why:
             return Verdict("rejected", why)
-        verdict = getattr(self, handler)(action, cells, apply)
-        if apply and verdict.status != "rejected" and hasattr(self.net, "version"):
-            self.net.version += 1           # what the kernel caches per state is now stale
-        return verdict
+        return getattr(self, handler)(action, cells, apply)
 
     def _write(self, name: str, index, value) -> None:
         """Copy-on-write of one state array: a new, read-only array replaces the old one.
@@ -183,7 +181,11 @@ class ControlSurface:
             return np.arange(0), f"cell must be an integer index, got {cell!r}"
         if not 0 <= cell < n:
             return np.arange(0), f"cell {cell} does not exist (0…{n - 1})"
-        return np.array((int(cell),)), ""
+        arr = self._one_cell.get(int(cell))
+        if arr is None:                 # one shared read-only index array per cell
+            arr = self._one_cell[int(cell)] = np.array((int(cell),))
+            arr.flags.writeable = False
+        return arr, ""
 
     def _slice(self, name) -> tuple[int, str]:
         if name not in self.slice_index:
@@ -212,8 +214,11 @@ class ControlSurface:
         quota = self.net.quota_pct
         if cells.size == 1:          # one cell (an rt controller's every-tick case): scalars
             c = int(cells[0])
-            row = quota[c]
-            others1 = float(row.sum()) - float(row[s])
+            row = quota[c].tolist()
+            tot = 0.0
+            for v in row:               # in index order, as numpy sums a short row
+                tot += v
+            others1 = tot - row[s]
             new1 = min(q, max(100.0 - others1, 0.0))
             if new1 < q - 1e-12:
                 reasons.append(f"other slices hold {others1:g} %: clamped to {new1:g} %")

@@ -134,7 +134,15 @@ class CellPowerModel:
         self.n_trx_cell = p.n_trx / sectors_per_site
         self.p_sleep_w = self.n_trx_cell * p.p_sleep_w
 
-    def power_w(self, load: np.ndarray, tx_power_w: np.ndarray, on: np.ndarray) -> np.ndarray:
-        """Input power of each cell [W], shape [C] (see :func:`cell_power_w`; no validation)."""
+    def prepare(self, tx_power_w: np.ndarray, on: np.ndarray) -> None:
+        """Take the cells' transmit powers [W] and on/off state (call when they change)."""
+        self._tx_per_trx = tx_power_w / self.n_trx_cell
+        self._on = on
+        self._all_on = bool(on.all())
+
+    def power_w(self, load: np.ndarray) -> np.ndarray:
+        """Input power of each cell [W], shape [C], at PRB load ``load`` [0, 1] with the powers
+        and states of the last :meth:`prepare` (see :func:`cell_power_w`; no validation)."""
         p, n = self.params, self.n_trx_cell
-        return np.where(on, n * (p.p0_w + p.delta_p * (tx_power_w / n * load)), self.p_sleep_w)
+        on_w = n * (p.p0_w + p.delta_p * (self._tx_per_trx * load))
+        return on_w if self._all_on else np.where(self._on, on_w, self.p_sleep_w)

@@ -108,7 +108,7 @@ class Message:
     t_deliver_us: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Observation:
     """What an agent sees at t0 (units in the names).
 
@@ -140,7 +140,7 @@ class Observation:
         return self.t_us / US_PER_S
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """What :meth:`Agent.decide` returns.
 
@@ -179,6 +179,8 @@ class Decision:
     wall_s: float | None = None
     note: str = ""
 
+
+_NO_DECISION: Decision  # set below: what ``decide`` returning None stands for
 
 DECISION_COLUMNS = (
     "decision_id", "agent", "kind", "loop", "t_obs_s", "t_ready_s", "t_apply_s", "latency_ms",
@@ -247,6 +249,7 @@ class DecisionRecord:
 
 
 _DECISION_FIELDS = frozenset(DECISION_COLUMNS)
+_NO_DECISION = Decision()
 
 
 class DecisionLog:
@@ -376,8 +379,9 @@ class Agent:
         sim, last = self.sim, self.sim.last
         C, S = sim.C, sim.S
         coll = sim.collector
-        kpi = (coll.slice["throughput_mbps"][coll.r - 1].astype(float) if coll.r
-               else np.zeros((C, S)))
+        kpi = coll.latest_slice_mbps()
+        if kpi is None:
+            kpi = np.zeros((C, S))
         inbox = self.inbox.items[:]
         self.inbox.items.clear()
         started = last.cell_slice_mbps is not None      # False before the first tick
@@ -435,7 +439,7 @@ class Agent:
         dec = self.decide(obs)
         wall = time.perf_counter() - w0
         if dec is None:
-            dec = Decision()
+            dec = _NO_DECISION        # read-only use below; its row gets a list of its own
         elif isinstance(dec, list):
             dec = Decision(actions=dec)
         wall_s = dec.wall_s if dec.wall_s is not None else wall
@@ -458,12 +462,12 @@ class Agent:
         row.status, row.n_actions = status, len(dec.actions)
         row.backend, row.model, row.prompt_hash = dec.backend, dec.model, dec.prompt_hash
         row.prompt, row.raw_text, row.parsed = dec.prompt, dec.raw_text, dec.parsed
-        row.actions, row.guard_verdict, row.guard_reason = dec.actions, "", ""
+        row.actions, row.guard_verdict, row.guard_reason = dec.actions or [], "", ""
         row.validation, row.fallback_reason = dec.validation, dec.fallback_reason or ""
         row.prompt_tokens, row.completion_tokens = dec.prompt_tokens, dec.completion_tokens
         row.wall_s, row.note = wall_s, dec.note
         row = self.log.add(row)
-        if late_drop:
+        if late_drop or not acts:
             return lat
         verdicts: list = []
         n_actions = len(dec.actions)

@@ -141,6 +141,8 @@ class SliceScheduler:
         self.avg_bps: np.ndarray | None = None
         self.uses_pf = bool((pol == 1).any())
         self._groups_of: np.ndarray | None = None   # the serving array the cache below is for
+        self._on_of: np.ndarray | None = None       # the cell_on array _all_on is for
+        self._all_on = False
         self._singleton = False
 
     def allocate(self, serving: np.ndarray, ue_slice: np.ndarray, active: np.ndarray,
@@ -158,8 +160,8 @@ class SliceScheduler:
             UEs present in the network this tick.
         bits_per_prb : ndarray, shape [U]
             Bits one PRB carries for this UE during the tick (0 = out of range, CQI 0).
-        demand_bits : ndarray, shape [U]
-            Bits waiting (+inf = full buffer).
+        demand_bits : ndarray, shape [U], or None
+            Bits waiting (+inf = full buffer; None = every UE is full buffer).
         quota_pct : ndarray, shape [C, S]
         cell_on : ndarray of bool, shape [C]
         tick_s : float
@@ -185,9 +187,16 @@ class SliceScheduler:
             cs = serving * self.S + ue_slice
             self._singleton = bool(U == 0 or np.bincount(cs).max() <= 1)
             self._cs = cs
-        ok = active & (bits_per_prb > 0) & cell_on[serving]
-        need = np.where(ok, demand_bits / np.where(bits_per_prb > 0, bits_per_prb, 1.0), 0.0)
-        need = np.minimum(need, float(self.n_prb))
+        if cell_on is not self._on_of:            # the kernel passes one array per state
+            self._on_of, self._all_on = cell_on, bool(cell_on.all())
+        ok = active & (bits_per_prb > 0)
+        if not self._all_on:
+            ok &= cell_on[serving]
+        if demand_bits is None:                   # every UE full buffer: all PRBs it can get
+            need = np.where(ok, float(self.n_prb), 0.0)
+        else:
+            need = np.where(ok, demand_bits / np.where(bits_per_prb > 0, bits_per_prb, 1.0), 0.0)
+            need = np.minimum(need, float(self.n_prb))
         if budget is None:
             budget = slice_budgets(quota_pct, self.n_prb, cell_on).ravel()    # [C*S]
         if self._singleton:

@@ -60,7 +60,12 @@ class _UrgentTimeout(simpy.events.Event):
 
 @dataclass
 class NetworkState:
-    """What the control surface may change (and agents observe)."""
+    """What the control surface may change (and agents observe).
+
+    The arrays are read-only and replaced, never written into, when the control surface changes
+    them (copy-on-write): observations share them without copies, and the kernel recomputes
+    what it derives from one (PRB budgets, powers in W) only when it is a new array.
+    """
 
     n_cells: int
     quota_pct: np.ndarray          # [C, S] %
@@ -68,10 +73,6 @@ class NetworkState:
     cell_state: np.ndarray         # [C] 0 on, 1 off, 2 sleep
     intent_mbps: np.ndarray        # [S] (NaN = none)
     intent_tol_mbps: np.ndarray    # [S]
-    version: int = 0
-    """Bumped by the control surface on every change it applies: the kernel recomputes what it
-    derives from the state (PRB budgets, transmit powers in W) only when this moves. Change the
-    state through :class:`simran.control.ControlSurface` (the guard-rails) — or bump it."""
 
     @property
     def cell_on(self) -> np.ndarray:
@@ -338,7 +339,9 @@ class Simulation:
         all_trace = self.trace_ues is not None and bool(self.ue_is_trace.all())
         nan_sinr = np.full(self.U, np.nan)
         serving_for, cs = None, None
-        net, version = self.net, None
+        net = self.net
+        state_of = quota_of = tx_of = budget_on = power_on = None
+        full_buffer = bool(self.traffic.full_buffer.all())
         while env.now < self.duration_us:
             now = env.now
             self.control.apply_due(now)
@@ -358,21 +361,30 @@ class Simulation:
                     self.ue_active = np.where(self.ue_is_trace, tcqi >= 0, True)
             bpp = self.cqi_bits_per_prb_tick[cqi]
             demand = self.traffic.demand_bits()
-            if net.version != version:               # the control surface changed the state
-                version = net.version
-                cell_on = net.cell_on
-                budget = slice_budgets(net.quota_pct, n_prb, cell_on).ravel()
-                tx_w = dbm_to_w(net.tx_power_dbm)
+            # the control surface replaces a state array when it changes it (copy-on-write),
+            # so what the tick derives from one is recomputed only when the array is new
+            if net.cell_state is not state_of:
+                state_of, cell_on = net.cell_state, net.cell_on
+            if net.quota_pct is not quota_of or budget_on is not cell_on:
+                quota_of, budget_on = net.quota_pct, cell_on
+                budget = slice_budgets(quota_of, n_prb, cell_on).ravel()
+            if net.tx_power_dbm is not tx_of or power_on is not cell_on:
+                tx_of, power_on = net.tx_power_dbm, cell_on
+                power.prepare(dbm_to_w(tx_of), cell_on)
             prb = self.scheduler.allocate(self.serving, self.ue_slice, self.ue_active, bpp,
-                                          demand, net.quota_pct, cell_on, tick_s, budget=budget)
-            bits = np.minimum(prb * bpp, demand)
-            self.traffic.served(bits)
+                                          None if full_buffer else demand, net.quota_pct,
+                                          cell_on, tick_s, budget=budget)
+            if full_buffer:
+                bits = prb * bpp
+            else:
+                bits = np.minimum(prb * bpp, demand)
+                self.traffic.served(bits)
             if self.serving is not serving_for:       # handovers replace the serving array
                 serving_for, cs = self.serving, self.serving * S + self.ue_slice
             cs_bits = np.bincount(cs, weights=bits, minlength=C * S).reshape(C, S)
             cs_prb = np.bincount(cs, weights=prb, minlength=C * S).reshape(C, S)
             load = np.minimum(np.bincount(self.serving, weights=prb, minlength=C) / n_prb, 1.0)
-            pw = power.power_w(load, tx_w, cell_on)
+            pw = power.power_w(load)
             self.energy_j += pw * tick_s
             cs_mbps = cs_bits / tick_s / 1e6
             for a in (bits, prb, cs_mbps, cs_prb, load):   # agents observe these without copies

@@ -1,0 +1,216 @@
+"""The kernel's fast paths compute what the general paths compute.
+
+Each shortcut of the per-tick loop (``benchmarks/bench_type1.py``: one route went from 16× to
+~60× real time) is checked against the path it short-cuts, on inputs where the shortcut applies:
+
+* the EARTH model without per-call validation (:class:`simran.energy.CellPowerModel`) equals the
+  validated :func:`simran.energy.cell_power_w` bit for bit;
+* a scheduler group with one UE gets ``min(budget, need)`` — what water-filling gives a lone
+  member — and an all-full-buffer tick (``demand_bits=None``) equals demands of +inf;
+* per-tick KPI records written in blocks equal the accumulate-and-average records, bit for bit,
+  with handovers and a cell switched off inside a block;
+* the network state is copy-on-write and read-only, so an observation is a snapshot that no later
+  action changes and that no agent can write into;
+* a decision-log record behaves as the dict it replaced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from reference.scheduler_ref import ReferenceScheduler
+
+from simran.control import ControlSurface, SetCellPower, SetSliceQuota
+from simran.energy import BS_TYPES, CellPowerModel, cell_power_w
+from simran.hooks import DECISION_COLUMNS, Agent, DecisionLog, DecisionRecord, register_agent
+from simran.scenario import apply_overrides, read_toml
+from simran.scheduler import SliceScheduler
+from simran.simulation import NetworkState, Simulation
+
+REPO = Path(__file__).resolve().parent.parent
+TICK_S = 0.005
+N_PRB = 106
+
+
+# ------------------------------------------------------------------------------ energy -------
+@pytest.mark.parametrize("bs_type", sorted(BS_TYPES))
+@pytest.mark.parametrize("sectors", [1, 3])
+def test_power_model_equals_validated_function(bs_type, sectors):
+    rng = np.random.default_rng(7)
+    model = CellPowerModel(bs_type, sectors)
+    for _ in range(50):
+        C = int(rng.integers(1, 12))
+        load = rng.uniform(0, 1, C)
+        load[rng.uniform(size=C) < 0.2] = 0.0
+        tx_w = rng.uniform(0, 80, C)
+        on = rng.uniform(size=C) < 0.7
+        model.prepare(tx_w, on)
+        want = cell_power_w(load, tx_w, on, bs_type, sectors)
+        assert np.array_equal(model.power_w(load), want)
+        model.prepare(tx_w, np.ones(C, bool))              # all on: the np.where is skipped
+        assert np.array_equal(model.power_w(load), cell_power_w(load, tx_w, np.ones(C, bool),
+                                                                 bs_type, sectors))
+
+
+# ------------------------------------------------------------------------------ scheduler ----
+def _singleton_case(rng):
+    """C cells × S slices with at most one UE per (cell, slice)."""
+    C, S = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    groups = rng.permutation(C * S)[: int(rng.integers(1, C * S + 1))]
+    serving, ue_slice = groups // S, groups % S
+    U = groups.size
+    quota = rng.uniform(0, 1, (C, S))
+    quota = quota / quota.sum(axis=1, keepdims=True) * rng.uniform(30, 100, (C, 1))
+    bpp = rng.choice([0.0, 220.0, 2000.0, 8025.5], size=U)
+    demand = np.where(rng.uniform(size=U) < 0.5, np.inf, rng.exponential(50_000, U))
+    return dict(C=C, S=S, U=U, serving=serving, ue_slice=ue_slice, quota=quota, bpp=bpp,
+                demand=demand, active=rng.uniform(size=U) < 0.9,
+                cell_on=rng.uniform(size=C) < 0.8,
+                policies=[str(p) for p in rng.choice(["rr", "pf", "mr"], size=S)],
+                lending=bool(rng.uniform() < 0.5), beta=float(rng.uniform(0.01, 1)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_singleton_groups_match_reference_scheduler(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        case = _singleton_case(rng)
+        s = SliceScheduler(case["C"], case["S"], N_PRB, case["policies"], case["lending"],
+                           case["beta"])
+        ref = ReferenceScheduler(case["C"], case["S"], N_PRB, case["policies"], case["lending"],
+                                 case["beta"])
+        for _tick in range(3):
+            got = s.allocate(case["serving"], case["ue_slice"], case["active"], case["bpp"],
+                             case["demand"], case["quota"], case["cell_on"], TICK_S)
+            assert s._singleton                          # the fast path was taken
+            want = ref.allocate(case["serving"].tolist(), case["ue_slice"].tolist(),
+                                case["active"].tolist(), case["bpp"].tolist(),
+                                case["demand"].tolist(), case["quota"].tolist(),
+                                case["cell_on"].tolist(), TICK_S)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=str(case))
+            case["bpp"] = case["bpp"] * rng.uniform(0.5, 1.5, case["U"])
+
+
+def test_shared_group_leaves_the_fast_path():
+    s = SliceScheduler(1, 1, N_PRB, ["rr"], False, 0.1)
+    two = np.array([0, 0])
+    prb = s.allocate(two, np.array([0, 0]), np.ones(2, bool), np.full(2, 8000.0),
+                     np.full(2, np.inf), np.array([[100.0]]), np.ones(1, bool), TICK_S)
+    assert not s._singleton
+    np.testing.assert_allclose(prb, [53.0, 53.0])      # round robin: 106 / 2 each
+
+
+def test_full_buffer_demand_none_equals_infinite_demands():
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        C, S, U = 3, 2, int(rng.integers(1, 20))
+        args = (rng.integers(0, C, U), rng.integers(0, S, U), rng.uniform(size=U) < 0.9,
+                rng.choice([0.0, 500.0, 8025.5], size=U))
+        quota = np.full((C, S), 40.0)
+        on = np.array([True, False, True])
+        a = SliceScheduler(C, S, N_PRB, ["pf", "rr"], True, 0.2)
+        b = SliceScheduler(C, S, N_PRB, ["pf", "rr"], True, 0.2)
+        for _tick in range(3):
+            got = a.allocate(*args, None, quota, on, TICK_S)
+            want = b.allocate(*args, np.full(U, np.inf), quota, on, TICK_S)
+            assert np.array_equal(got, want)
+
+
+# ------------------------------------------------------------------------------ KPI records --
+def _quickstart(**over):
+    data = read_toml(REPO / "scenarios" / "quickstart.toml")
+    base = {"agents": [], "simulation.duration_s": 3.0, "output.kpi_period_ms": 5.0,
+            "output.ue_kpis": False}
+    return apply_overrides(data, {**base, **over})
+
+
+def test_block_written_per_tick_records_equal_accumulated_records():
+    # 3 s = 600 ticks (more than one block of PENDING_TICKS = 256), UEs moving (handovers inside
+    # blocks change the serving array) and a cell switched off at 1.2 s (state inside a block)
+    from simran.scenario import Scenario
+
+    data = _quickstart()
+    data["events"] = data.get("events", []) + [
+        {"at_s": 1.2, "action": "cell_off", "cell": 1}]
+    records = []
+    for block in (True, False):
+        sim = Simulation(Scenario.from_dict(data, base_dir=REPO / "scenarios"))
+        sim.collector._every_tick = block       # False: the accumulate-and-average path
+        sim.run()
+        records.append(sim.collector.trimmed())
+        if block:
+            assert sim.handovers > 0
+    (t1, c1, s1, _, _), (t2, c2, s2, _, _) = records
+    assert t1.size == 600 and np.array_equal(t1, t2)
+    for k in c1:
+        assert np.array_equal(c1[k], c2[k], equal_nan=True), k
+    for k in s1:
+        assert np.array_equal(s1[k], s2[k], equal_nan=True), k
+    assert (c1["state"][300:, 1] != 0).all() and (c1["state"][:200, 1] == 0).all()
+
+
+# ------------------------------------------------------------------------------ state --------
+def _net(C=2, S=2):
+    net = NetworkState(C, np.full((C, S), 40.0), np.full(C, 46.0), np.zeros(C, np.int8),
+                       np.full(S, np.nan), np.zeros(S))
+    return net, ControlSurface(net, [f"s{i}" for i in range(S)], 0.0, 49.0)
+
+
+def test_control_surface_is_copy_on_write():
+    net, cs = _net()
+    before_q, before_p = net.quota_pct, net.tx_power_dbm
+    assert cs.apply(SetSliceQuota("s1", 55.0, cell=1)).status == "accepted"
+    assert cs.apply(SetCellPower(43.0, cell=0)).status == "accepted"
+    assert net.quota_pct is not before_q and net.tx_power_dbm is not before_p
+    assert before_q[1, 1] == 40.0 and before_p[0] == 46.0      # the old arrays are untouched
+    assert net.quota_pct[1, 1] == 55.0 and net.tx_power_dbm[0] == 43.0
+    with pytest.raises(ValueError):
+        net.quota_pct[0, 0] = 99.0                            # read-only: only actions change it
+
+
+@register_agent("_test_keeps_observations")
+class _Keeper(Agent):
+    def decide(self, obs):
+        self.kept = getattr(self, "kept", []) + [obs]
+        return [SetSliceQuota(obs.slice_names[0], 10.0 + len(self.kept), cell=0)]
+
+
+def test_observation_is_a_read_only_snapshot():
+    from simran.scenario import Scenario
+
+    data = _quickstart(**{"simulation.duration_s": 0.1})
+    data["agents"] = [{"name": "k", "kind": "_test_keeps_observations", "loop": "rt",
+                       "period_ms": 5.0, "latency": "fixed:0"}]
+    sim = Simulation(Scenario.from_dict(data, base_dir=REPO / "scenarios"))
+    sim.run()
+    kept = sim.agents[0].kept
+    s0 = sim.slice_names[0]
+    # each observation saw the quota its predecessor's action set (one tick later), and kept it
+    seen = [float(o.quota_pct[0, 0]) for o in kept]
+    assert seen[2:] == [10.0 + i for i in range(2, len(kept))], (s0, seen[:6])
+    assert kept[0].tick_cell_slice_mbps is not kept[1].tick_cell_slice_mbps
+    for field in ("quota_pct", "tx_power_dbm", "cell_state", "intent_mbps", "tick_prb_util",
+                  "tick_cell_slice_mbps", "tick_cell_slice_prb"):
+        with pytest.raises(ValueError):
+            getattr(kept[-1], field)[0] = 0          # writing would bypass the guard-rails
+
+
+# ------------------------------------------------------------------------------ decision log -
+def test_decision_record_reads_and_writes_like_a_dict():
+    log = DecisionLog()
+    row = log.add({"agent": "a", "status": "pending", "n_actions": 1})
+    assert isinstance(row, DecisionRecord) and row["decision_id"] == 0
+    assert row["agent"] == "a" and row.get("prompt") is None and row.get("nope", 5) == 5
+    row["status"] = "applied"
+    assert row["status"] == "applied" and "status" in row and "nope" not in row
+    assert list(row.keys()) == list(DECISION_COLUMNS) and len(row) == len(DECISION_COLUMNS)
+    assert row == {**dict.fromkeys(DECISION_COLUMNS), "agent": "a", "status": "applied",
+                   "n_actions": 1, "decision_id": 0}
+    with pytest.raises(KeyError):
+        row["nope"] = 1
+    with pytest.raises(KeyError):
+        row["nope"]
+    cols = log.columns()
+    assert cols["status"][0] == "applied" and cols["n_actions"][0] == 1
