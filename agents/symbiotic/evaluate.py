@@ -79,8 +79,11 @@ def scenario_data(method: str, trace_file: str, trace_id: str, duration_s: float
     from simran.scenario import apply_overrides, read_toml
 
     data = read_toml(base)
-    trace = {"file": str(Path(trace_file).resolve()), "ids": [trace_id], "offset_s": offset_s,
-             "end": "loop", "sampling": "hold", "cell": 0}
+    # relative to the base scenario's folder, as a sweep file writes it: the same method on the
+    # same route is the same resolved scenario (and run id) from `evaluate` and from `simran sweep`
+    trace = {"file": os.path.relpath(Path(trace_file).resolve(), base.resolve().parent),
+             "ids": [trace_id], "offset_s": offset_s, "end": "loop", "sampling": "hold",
+             "cell": 0}
     return apply_overrides(data, {
         "name": method, "simulation.duration_s": duration_s, "simulation.seed": seed,
         "ue_groups.0.trace": trace, "agents": method_agents(method),
