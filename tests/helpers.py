@@ -2,7 +2,46 @@
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
 import h5py
+
+TINY_SWEEP_BASE = """
+name = "tiny"
+[simulation]
+duration_s = 0.2
+seed = 3
+[network]
+rings = 0
+[[slices]]
+name = "embb"
+quota_pct = 60
+[[slices]]
+name = "iot"
+quota_pct = 40
+[[ue_groups]]
+name = "phones"
+count = 4
+slice = "embb"
+[[ue_groups]]
+name = "sensors"
+count = 2
+slice = "iot"
+traffic = "cbr"
+[output]
+ue_kpis = false
+"""
+"""A two-slice, one-cell base scenario for sweep tests (runs in a fraction of a second)."""
+
+
+def write_sweep(tmp: Path, sweep: str, base: str = TINY_SWEEP_BASE,
+                name: str = "sweep.toml") -> Path:
+    """Write ``base`` as ``tmp/base.toml`` and the (dedented) sweep file; return its path."""
+    (tmp / "base.toml").write_text(base)
+    path = tmp / name
+    path.write_text(textwrap.dedent(sweep))
+    return path
 
 
 def h5_datasets(path) -> dict:

@@ -12,13 +12,13 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from helpers import TINY_SWEEP_BASE, write_sweep
 
 from simran import cli
 from simran.campaign import (
@@ -48,38 +48,10 @@ from simran.sweep import (
 
 ROOT = Path(__file__).resolve().parents[1]
 
-BASE = """
-name = "tiny"
-[simulation]
-duration_s = 0.2
-seed = 3
-[network]
-rings = 0
-[[slices]]
-name = "embb"
-quota_pct = 60
-[[slices]]
-name = "iot"
-quota_pct = 40
-[[ue_groups]]
-name = "phones"
-count = 4
-slice = "embb"
-[[ue_groups]]
-name = "sensors"
-count = 2
-slice = "iot"
-traffic = "cbr"
-[output]
-ue_kpis = false
-"""
+BASE = TINY_SWEEP_BASE
 
 
-def write(tmp: Path, sweep: str, base: str = BASE, name: str = "sweep.toml") -> Path:
-    (tmp / "base.toml").write_text(base)
-    path = tmp / name
-    path.write_text(textwrap.dedent(sweep))
-    return path
+write = write_sweep
 
 
 GRID = """

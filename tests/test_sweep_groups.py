@@ -4,10 +4,10 @@ file resolving to the evaluate command's scenarios."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import TINY_SWEEP_BASE, write_sweep
 
 from simran.errors import SweepError
 from simran.scenario import Scenario
@@ -15,38 +15,10 @@ from simran.sweep import Point, derive_seeds, expand, load_sweep, run_id
 
 ROOT = Path(__file__).resolve().parents[1]
 
-BASE = """
-name = "tiny"
-[simulation]
-duration_s = 0.2
-seed = 3
-[network]
-rings = 0
-[[slices]]
-name = "embb"
-quota_pct = 60
-[[slices]]
-name = "iot"
-quota_pct = 40
-[[ue_groups]]
-name = "phones"
-count = 4
-slice = "embb"
-[[ue_groups]]
-name = "sensors"
-count = 2
-slice = "iot"
-traffic = "cbr"
-[output]
-ue_kpis = false
-"""
+BASE = TINY_SWEEP_BASE
 
 
-def write(tmp: Path, sweep: str, name: str = "sweep.toml") -> Path:
-    (tmp / "base.toml").write_text(BASE)
-    path = tmp / name
-    path.write_text(textwrap.dedent(sweep))
-    return path
+write = write_sweep
 
 
 TWO_GROUPS = """
