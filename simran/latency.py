@@ -17,6 +17,10 @@ latency *L* chosen by the agent's latency model, so the network keeps evolving w
     spread is an assumption: σ_ln = 0.1 (about ±10 % at one standard deviation), enough to
     de-synchronise agents without changing the reported order of magnitude. A model in both
     tables is picked by the agent's loop class (``loop="near_rt"`` or ``"non_rt"``).
+``profile:<model>@<loop>``
+    The same, from the table of ``<loop>`` whatever the agent's own loop class: a standalone
+    LLM that sets PRBs itself sits in the ``rt`` loop (10 ms budget) but thinks as long as
+    Table 4's per-call latency, ``profile:gpt-4o@near_rt``.
 ``tokens:<hardware>``
     L = prompt_tokens / prefill_tps + completion_tokens / decode_tps of a row of
     ``datasets/llm_hardware_profiles.csv``.
@@ -58,7 +62,7 @@ LOOPS = ("rt", "near_rt", "non_rt")
 DEFAULT_SIGMA_LN = 0.1
 PROFILES_CSV = "llm_latency_profiles.csv"
 HARDWARE_CSV = "llm_hardware_profiles.csv"
-SPEC_FORMS = ("measured | measured*<factor> | fixed:<ms> | profile:<model> | "
+SPEC_FORMS = ("measured | measured*<factor> | fixed:<ms> | profile:<model>[@<loop>] | "
               "tokens:<hardware>")
 
 
@@ -292,7 +296,7 @@ def parse_latency_spec(spec: str, *, loop: str | None = None,
     ----------
     spec : str
         One of ``measured``, ``measured*<factor>``, ``fixed:<ms>``, ``profile:<model>``,
-        ``tokens:<hardware>``.
+        ``profile:<model>@<loop>``, ``tokens:<hardware>``.
     loop : {"rt", "near_rt", "non_rt"}, optional
         The agent's loop class; picks the table for ``profile:`` (near_rt → Table 4 per call,
         non_rt → Table 7 per negotiation round).
@@ -321,7 +325,13 @@ def parse_latency_spec(spec: str, *, loop: str | None = None,
     if kind == "fixed":
         return FixedLatency(ms_to_us(_number(spec, arg, "milliseconds", False)), text)
     if kind == "profile":
-        profile = _pick_profile(spec, arg, loop, load_latency_profiles(folder / PROFILES_CSV))
+        model, at, table_loop = arg.partition("@")
+        if at:                  # profile:<model>@<loop>: that table, whatever the agent's loop
+            table_loop = table_loop.strip()
+            if table_loop not in LOOPS:
+                raise _bad(spec, f"table loop {table_loop!r} after '@' not one of {LOOPS}")
+        profile = _pick_profile(spec, model.strip(), table_loop if at else loop,
+                                load_latency_profiles(folder / PROFILES_CSV))
         return ProfileLatency(profile, sigma_ln, text)
     if kind == "tokens":
         table = load_hardware_profiles(folder / HARDWARE_CSV)

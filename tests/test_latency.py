@@ -65,6 +65,17 @@ def test_profile_is_reproducible_per_seed():
     assert [sample(m, rng1) for _ in range(5)] == [sample(m, rng2) for _ in range(5)]
 
 
+def test_profile_table_named_after_at_overrides_the_agents_loop():
+    # a standalone LLM in the rt loop, charged Table 4's per-call latency (gpt-4o ≈ 450 ms)
+    rt = parse_latency_spec("profile:gpt-4o@near_rt", loop="rt")
+    assert rt.median_us == 450_000 and rt.profile.table == "4"
+    assert parse_latency_spec("profile:gpt-4o@non_rt", loop="rt").median_us == 4_000_000
+    with pytest.raises(ValueError, match="table loop 'soon' after '@'"):
+        parse_latency_spec("profile:gpt-4o@soon", loop="rt")
+    with pytest.raises(ValueError, match="profiled only for"):
+        parse_latency_spec("profile:llama3.2:3b@non_rt", loop="rt")
+
+
 def test_profile_picks_table_by_loop():
     near = parse_latency_spec("profile:gpt-4o", loop="near_rt")
     far = parse_latency_spec("profile:gpt-4o", loop="non_rt")
