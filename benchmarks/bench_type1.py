@@ -6,7 +6,7 @@
    alone, so the agents' share is visible. Best of ``--repeat`` runs (the machine is shared).
 2. **Evaluation**: the routes × methods evaluation of ``agents.symbiotic.evaluate`` with the
    scripted/profiled backends (``--methods all``) — wall minutes, runs, and minutes per
-   simulated route-hour. ``--routes 78`` is the full campaign (hours on 2 cores); the default
+   simulated route-hour. ``--routes 78`` is the full campaign (~11 min on 2 cores); the default
    runs 2 routes and extrapolates.
 
 Usage::

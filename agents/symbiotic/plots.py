@@ -80,8 +80,8 @@ def fig13_box(box_by_method: dict, target=20.0, tol=5.0, labels: dict | None = N
                whis=(5, 95))
     ax.set_xticks(range(1, len(names) + 1), [(labels or {}).get(m, m) for m in names],
                   rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("slice throughput [Mbit/s] (whiskers 5–95 %)")
-    ax.set_title("Throughput over all routes per method")
+    ax.set_ylabel("slice throughput [Mbit/s]")
+    ax.set_title("Throughput over all routes per method (boxes 25–75 %, whiskers 5–95 %)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
