@@ -180,8 +180,6 @@ class Decision:
     note: str = ""
 
 
-_NO_DECISION: Decision  # set below: what ``decide`` returning None stands for
-
 DECISION_COLUMNS = (
     "decision_id", "agent", "kind", "loop", "t_obs_s", "t_ready_s", "t_apply_s", "latency_ms",
     "budget_ms", "on_time", "status", "n_actions", "backend", "model", "prompt_hash", "prompt",
@@ -250,6 +248,7 @@ class DecisionRecord:
 
 _DECISION_FIELDS = frozenset(DECISION_COLUMNS)
 _NO_DECISION = Decision()
+"""What ``decide`` returning None stands for (shared: the wrapper only reads it)."""
 
 
 class DecisionLog:
