@@ -98,7 +98,7 @@ class Collector:
             # network state, replaced rather than changed) and written in blocks, vectorised —
             # the same numbers as record-by-record (0 + x, x / 1), at a fraction of the cost
             net = sim.net
-            self._pending.append((end, None, load, power_w, cs_bits, cs_prb,
+            self._pending.append((end, load, power_w, cs_bits, cs_prb,
                                   net.tx_power_dbm, net.cell_state, net.quota_pct, sim.serving,
                                   sim.ue_active))
             if len(self._pending) >= PENDING_TICKS or end >= sim.duration_us:
@@ -147,25 +147,25 @@ class Collector:
         dur_s = sim.tick_s
         self.t_s[r0:r1] = np.array(col[0]) / 1e6
         c, s = self.cell, self.slice
-        cs_bits = np.stack(col[4])                                      # [k, C, S]
+        cs_bits = np.stack(col[3])                                      # [k, C, S]
         c["throughput_mbps"][r0:r1] = cs_bits.sum(axis=2) / dur_s / 1e6
-        c["prb_util"][r0:r1] = np.stack(col[2])
-        c["power_w"][r0:r1] = np.stack(col[3])
+        c["prb_util"][r0:r1] = np.stack(col[1])
+        c["power_w"][r0:r1] = np.stack(col[2])
         s["throughput_mbps"][r0:r1] = cs_bits / dur_s / 1e6
-        s["prb"][r0:r1] = np.stack(col[5])
-        c["tx_power_dbm"][r0:r1] = np.stack(col[6])
-        c["state"][r0:r1] = np.stack(col[7])
-        s["quota_pct"][r0:r1] = np.stack(col[8])
+        s["prb"][r0:r1] = np.stack(col[4])
+        c["tx_power_dbm"][r0:r1] = np.stack(col[5])
+        c["state"][r0:r1] = np.stack(col[6])
+        s["quota_pct"][r0:r1] = np.stack(col[7])
         if sim.U:
             C, S, U = sim.C, sim.S, sim.U
-            active = np.stack(col[10]).astype(float)                    # [k, U]
-            if all(sv is col[9][0] for sv in col[9]):   # no handover in the block: one matrix
+            active = np.stack(col[9]).astype(float)                    # [k, U]
+            if all(sv is col[8][0] for sv in col[8]):   # no handover in the block: one matrix
                 onehot = np.zeros((U, C * S))
-                onehot[np.arange(U), col[9][0] * S + sim.ue_slice] = 1.0
+                onehot[np.arange(U), col[8][0] * S + sim.ue_slice] = 1.0
                 n_cs = (active @ onehot).reshape(k, C, S)                # exact small integers
             else:
                 n_cs = np.stack([np.bincount(sv * S + sim.ue_slice, weights=a, minlength=C * S)
-                                 for sv, a in zip(col[9], active)]).reshape(k, C, S)
+                                 for sv, a in zip(col[8], active)]).reshape(k, C, S)
             s["n_ue"][r0:r1] = n_cs
             c["n_ue"][r0:r1] = n_cs.sum(axis=2)
         self.r = r1
@@ -209,8 +209,8 @@ class Collector:
             # UEs per (cell, slice) and per cell, counting active UEs (exact small integers);
             # recounted only when the serving cells (replaced on handover) or activity change
             key = self._nue_key
-            if key is None or key[0] is not sim.serving or not (
-                    key[1] is sim.ue_active or np.array_equal(key[1], sim.ue_active)):
+            if (key is None or key[0] is not sim.serving
+                    or not np.array_equal(key[1], sim.ue_active)):
                 cs = sim.serving * sim.S + sim.ue_slice
                 n_cs = np.bincount(cs, weights=sim.ue_active, minlength=sim.C * sim.S)
                 self._nue = (n_cs.reshape(sim.C, sim.S),
