@@ -85,7 +85,7 @@ def child(name: str, duration_s: float | None, trace: bool, idle: bool) -> dict:
     import tempfile
     import tracemalloc
 
-    from simran import results
+    from simran.output import results
     from simran.scenario import load_scenario
     from simran.simulation import Simulation
 

@@ -38,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simran.campaign import _record, run_one, write_json_atomic  # noqa: E402
-from simran.sweep import DaskExecutor, LocalPoolExecutor, load_sweep  # noqa: E402
+from simran.campaigns.campaign import _record, run_one, write_json_atomic  # noqa: E402
+from simran.campaigns.sweep import DaskExecutor, LocalPoolExecutor, load_sweep  # noqa: E402
 
 SWEEP = """
 base = "{base}"

@@ -2,6 +2,6 @@
 
 import sys
 
-from simran.cli import main
+from simran.cli.main import main
 
 sys.exit(main())

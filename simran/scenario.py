@@ -118,7 +118,7 @@ class NetworkConfig(_Model):
     mcs_table: Literal["qam64", "qam256", "qam64LowSE"] = Field("qam64", description="PDSCH MCS "
                                                                 "table, TS 38.214 5.1.3.1-1/2/3")
     sinr_to_cqi: Literal["nr_mathworks", "lte_fan", "analytic"] = Field(
-        "nr_mathworks", description="SINR→CQI threshold table (simran.link)")
+        "nr_mathworks", description="SINR→CQI threshold table (simran.radio.link)")
     layers: int = Field(1, ge=1, le=8, description="MIMO layers v")
     overhead: float = Field(0.14, ge=0, lt=1, description="overhead OH of TS 38.306 §4.1.2 "
                             "(0.14 FR1 DL)")
@@ -138,7 +138,7 @@ class NetworkConfig(_Model):
         if self.layout != "sites" and self.sites:
             raise ValueError(_at("sites", f"`sites` is given but layout = {self.layout!r}; set "
                                  "layout = 'sites'"))
-        from simran.link import prb_count
+        from simran.radio.link import prb_count
 
         try:
             prb_count(self.bandwidth_mhz, self.scs_khz, self.frequency_range)

@@ -27,8 +27,8 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
-from simran import antenna, channel, energy, link, topology
-from simran.collectors import Collector
+from simran.radio import antenna, channel, energy, link, topology
+from simran.output.collectors import Collector
 from simran.control import (
     STATE_CODE,
     ControlSurface,
@@ -38,11 +38,11 @@ from simran.control import (
     SetSliceQuota,
     action_to_dict,
 )
-from simran.mobility import RandomWaypoint, RouteFollower, drop_uniform, straight_roads
+from simran.ue.mobility import RandomWaypoint, RouteFollower, drop_uniform, straight_roads
 from simran.rng import Streams
 from simran.scenario import Scenario
-from simran.scheduler import SliceScheduler, slice_budgets
-from simran.traffic import Traffic
+from simran.mac.scheduler import SliceScheduler, slice_budgets
+from simran.ue.traffic import Traffic
 from simran.units import US_PER_S, db_to_lin, dbm_to_w, ms_to_us, s_to_us
 
 DEFAULT_BS_HEIGHT_M = {"UMa": 25.0, "UMi": 10.0}
@@ -185,7 +185,7 @@ class Simulation:
         start = 0
         for gi, g in enumerate(sc.ue_groups):
             if g.mobility == "trace":
-                from simran.trace_ues import TraceUEs
+                from simran.ue.trace import TraceUEs
                 tu = TraceUEs(self, g, start)
                 n, pos = tu.n, tu.positions()
                 if self.trace_ues is None:
@@ -551,7 +551,7 @@ def run_scenario(scenario: Scenario, out_path: str | Path | None = None, *, quie
     -------
     RunResult
     """
-    from simran import results
+    from simran.output import results
 
     t0 = time.perf_counter()
     sim = Simulation(scenario, agent_factory=agent_factory)

@@ -1,9 +1,9 @@
-"""Tests of simran.antenna against TR 38.901 Table 7.3-1 (radio-reference C.9)."""
+"""Tests of simran.radio.antenna against TR 38.901 Table 7.3-1 (radio-reference C.9)."""
 
 import numpy as np
 import pytest
 
-from simran import antenna
+from simran.radio import antenna
 
 
 @pytest.mark.parametrize("phi, expected", [

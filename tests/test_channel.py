@@ -1,9 +1,9 @@
-"""Tests of simran.channel against TR 38.901 (radio-reference C.8, C.10) and field statistics."""
+"""Tests of simran.radio.channel against TR 38.901 (radio-reference C.8, C.10) and field statistics."""
 
 import numpy as np
 import pytest
 
-from simran import channel
+from simran.radio import channel
 from simran.errors import SimranError
 
 N_FIELDS = 20_000  # realisations for the statistical tests

@@ -1,4 +1,4 @@
-"""Tests of the ``simran`` command, in-process through :func:`simran.cli.main` and once as a
+"""Tests of the ``simran`` command, in-process through :func:`simran.cli.main.main` and once as a
 real subprocess of the installed console script (or ``python -m simran``)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from simran.cli import main
-from simran.results import load_results
+from simran.cli.main import main
+from simran.output.results import load_results
 from simran.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,7 +140,7 @@ def test_plots_written_by_run_when_asked(scen, tmp_path, capsys):
 
 
 def test_import_simran_does_not_import_heavy_modules():
-    code = ("import sys, simran, simran.plots, simran.cli; "
+    code = ("import sys, simran, simran.output.plots, simran.cli.main; "
             "bad = [m for m in ('matplotlib', 'agents', 'ollama', 'dask', 'llama_cpp') "
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)

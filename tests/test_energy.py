@@ -1,9 +1,9 @@
-"""Tests of simran.energy against the EARTH model (Auer et al. 2011; radio-reference C.12)."""
+"""Tests of simran.radio.energy against the EARTH model (Auer et al. 2011; radio-reference C.12)."""
 
 import numpy as np
 import pytest
 
-from simran import energy
+from simran.radio import energy
 from simran.units import dbm_to_w
 
 

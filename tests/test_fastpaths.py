@@ -3,8 +3,8 @@
 Each shortcut of the per-tick loop (``benchmarks/bench_type1.py``: one route went from 16× to
 ~60× real time) is checked against the path it short-cuts, on inputs where the shortcut applies:
 
-* the EARTH model without per-call validation (:class:`simran.energy.CellPowerModel`) equals the
-  validated :func:`simran.energy.cell_power_w` bit for bit;
+* the EARTH model without per-call validation (:class:`simran.radio.energy.CellPowerModel`) equals the
+  validated :func:`simran.radio.energy.cell_power_w` bit for bit;
 * a scheduler group with one UE gets ``min(budget, need)`` — what water-filling gives a lone
   member — and an all-full-buffer tick (``demand_bits=None``) equals demands of +inf;
 * per-tick KPI records written in blocks equal the accumulate-and-average records, bit for bit,
@@ -23,10 +23,10 @@ import pytest
 from reference.scheduler_ref import ReferenceScheduler
 
 from simran.control import ControlSurface, SetCellPower, SetSliceQuota
-from simran.energy import BS_TYPES, CellPowerModel, cell_power_w
+from simran.radio.energy import BS_TYPES, CellPowerModel, cell_power_w
 from simran.hooks import DECISION_COLUMNS, Agent, DecisionLog, DecisionRecord, register_agent
 from simran.scenario import apply_overrides, read_toml
-from simran.scheduler import SliceScheduler
+from simran.mac.scheduler import SliceScheduler
 from simran.simulation import NetworkState, Simulation
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Tests of simran.latency: spec parsing, fixed/measured/profile/tokens models, the datasets."""
+"""Tests of simran.hooks.latency: spec parsing, fixed/measured/profile/tokens models, the datasets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from simran.latency import (
+from simran.hooks.latency import (
     FixedLatency,
     LatencySpecError,
     MeasuredLatency,
@@ -165,7 +165,7 @@ def test_latency_profiles_transcription():
 def test_latency_profiles_other_columns():
     import csv
 
-    from simran.latency import datasets_dir
+    from simran.hooks.latency import datasets_dir
 
     with open(datasets_dir() / "llm_latency_profiles.csv", newline="") as f:
         rows = {(r["table"], r["model"], r["design"]): r for r in csv.DictReader(f)}

@@ -1,9 +1,9 @@
-"""Tests of simran.link against TS 38.214 / 38.306 / 38.101 values (radio-reference C.1–C.7)."""
+"""Tests of simran.radio.link against TS 38.214 / 38.306 / 38.101 values (radio-reference C.1–C.7)."""
 
 import numpy as np
 import pytest
 
-from simran import link
+from simran.radio import link
 from simran.errors import SimranError
 
 

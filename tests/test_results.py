@@ -1,6 +1,6 @@
-"""Tests of simran.results: the documented HDF5 layout, the loader, and rejection of bad files.
+"""Tests of simran.output.results: the documented HDF5 layout, the loader, and rejection of bad files.
 
-The oracle for the columns is the layout block of the ``simran.results`` module docstring: the
+The oracle for the columns is the layout block of the ``simran.output.results`` module docstring: the
 test parses it, so the file and its documentation cannot drift apart.
 """
 
@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import simran.results as results
+import simran.output.results as results
 from simran.control import SetSliceQuota
 from simran.errors import SimranError
 from simran.hooks import DECISION_COLUMNS, Agent, Decision, register_agent
-from simran.results import load_results
+from simran.output.results import load_results
 from simran.scenario import Scenario
 from simran.simulation import run_scenario
 
@@ -159,7 +159,7 @@ def test_not_hdf5_and_missing_rejected(tmp_path):
 
 
 def test_summary_cli_rejects_bad_file(tmp_path, capsys):
-    from simran.cli import main
+    from simran.cli.main import main
 
     p = tmp_path / "other.h5"
     with h5py.File(p, "w") as f:

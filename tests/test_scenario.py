@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from simran.cli import main, to_toml
+from simran.cli.main import main, to_toml
 from simran.errors import ScenarioError
 from simran.scenario import Scenario, apply_overrides, load_scenario, parse_override
 

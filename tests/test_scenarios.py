@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simran.cli import main
-from simran.results import load_results
+from simran.cli.main import main
+from simran.output.results import load_results
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))

@@ -1,4 +1,4 @@
-"""Tests of simran.scheduler: conservation properties, policy oracles and a reference twin.
+"""Tests of simran.mac.scheduler: conservation properties, policy oracles and a reference twin.
 
 Oracles (style §10):
 
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from reference.scheduler_ref import ReferenceScheduler, max_rate_fill_ref, water_level_fill
 
-from simran.scheduler import SliceScheduler, max_rate_fill, slice_budgets, water_fill
+from simran.mac.scheduler import SliceScheduler, max_rate_fill, slice_budgets, water_fill
 
 N_PRB = 106          # 40 MHz at 30 kHz (TS 38.101-1 Table 5.3.2-1)
 TICK_S = 0.005

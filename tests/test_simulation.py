@@ -20,10 +20,10 @@ import h5py
 import numpy as np
 import pytest
 
-from simran import channel
-from simran.cli import main
-from simran.collectors import Collector
-from simran.results import load_results
+from simran.radio import channel
+from simran.cli.main import main
+from simran.output.collectors import Collector
+from simran.output.results import load_results
 from simran.scenario import Scenario, load_scenario
 from simran.simulation import Simulation, run_scenario
 
@@ -446,7 +446,7 @@ def test_exception_mid_run_leaves_no_results_file(tmp_path, monkeypatch):
 
 
 def test_exception_while_writing_leaves_no_file(tmp_path, monkeypatch):
-    from simran import results
+    from simran.output import results
 
     orig = results._write_table
 

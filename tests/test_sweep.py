@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from helpers import TINY_SWEEP_BASE, write_sweep
 
-from simran import cli
-from simran.campaign import (
+from simran.cli import main as cli
+from simran.campaigns.campaign import (
     _locked,
     campaign_status,
     load_campaign,
@@ -32,9 +32,9 @@ from simran.campaign import (
     summarize,
 )
 from simran.errors import SweepError
-from simran.results import load_results
+from simran.output.results import load_results
 from simran.scenario import load_scenario
-from simran.sweep import (
+from simran.campaigns.sweep import (
     DaskExecutor,
     LocalPoolExecutor,
     Point,
@@ -315,7 +315,7 @@ def test_metric_selection(tmp_path):
 
 def test_failed_runs_are_recorded_and_the_campaign_goes_on(tmp_path):
     # min_distance_m validates (≥ 0) but no UE can be dropped 5 km from the only site inside a
-    # ~1 km area: the run raises at run time (simran.mobility.drop_uniform)
+    # ~1 km area: the run raises at run time (simran.ue.mobility.drop_uniform)
     path = write(tmp_path, """
         base = "base.toml"
         [sweep]
@@ -434,7 +434,7 @@ def test_resume_after_kill_9(tmp_path):
     # runs of 3 simulated s (~150 ms each) on 1 worker, so the kill lands mid-way
     path = write(tmp_path, GRID.replace("[sweep]", '[set]\n"simulation.duration_s" = 3\n[sweep]'))
     out = tmp_path / "out"
-    code = (f"from simran.campaign import run_campaign\nfrom simran.sweep import "
+    code = (f"from simran.campaigns.campaign import run_campaign\nfrom simran.campaigns.sweep import "
             f"LocalPoolExecutor\nrun_campaign({str(path)!r}, {str(out)!r}, "
             f"executor=LocalPoolExecutor(1), quiet=True)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -564,7 +564,7 @@ def test_cli_dry_run_status_and_plot(tmp_path, capsys):
 
 
 def test_import_simran_does_not_import_dask_or_matplotlib():
-    code = ("import sys, simran, simran.sweep, simran.campaign, simran.sweep_cli\n"
+    code = ("import sys, simran, simran.campaigns.sweep, simran.campaigns.campaign, simran.cli.sweep\n"
             "bad = [m for m in ('dask', 'distributed', 'matplotlib') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ,

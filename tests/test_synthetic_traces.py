@@ -1,4 +1,4 @@
-"""The synthetic trace generator (simran.synthetic_traces) and datasets/synthetic_78.h5."""
+"""The synthetic trace generator (simran.traces.synthetic) and datasets/synthetic_78.h5."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simran import link
-from simran.cli import main
+from simran.radio import link
+from simran.cli.main import main
 from simran.errors import SimranError
 from simran.scenario import load_scenario
-from simran.synthetic_traces import (
+from simran.traces.synthetic import (
     DEFAULT_SCENARIO,
     HOLE_X_M,
     SPEED_KMH,
@@ -19,7 +19,7 @@ from simran.synthetic_traces import (
     generate,
     in_hole,
 )
-from simran.traces import OPTIONAL_FIELDS, TraceSet
+from simran.traces.trace_set import OPTIONAL_FIELDS, TraceSet
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "datasets" / "synthetic_78.h5"
@@ -105,7 +105,7 @@ def test_network_has_the_hole():
 def test_calibration_oracle():
     # CQI 15 → MCS 28 (5.5547 bit/RE): 106 · 12·14·2000 · 5.5547 · 0.86 = 170.139 Mbit/s;
     # CQI 8 → MCS 13 (4, 490 → 1.9141): 106 · 336000 · 1.9141 · 0.86 = 58.628 Mbit/s
-    from simran.traces import Trace
+    from simran.traces.trace_set import Trace
 
     t = Trace("a", np.arange(4.0), [15, 15, 8, 8], x_m=np.array([-5000.0, 5000.0, 0.0, 10.0]))
     c = calibration([t])

@@ -1,10 +1,10 @@
-"""Tests of simran.topology: hex layouts (TR 38.901 Table 7.2-1 style), presets, cell graph."""
+"""Tests of simran.radio.topology: hex layouts (TR 38.901 Table 7.2-1 style), presets, cell graph."""
 
 import networkx as nx
 import numpy as np
 import pytest
 
-from simran import topology
+from simran.radio import topology
 
 
 def _site_distances(xy):

@@ -1,6 +1,6 @@
 """Trace-driven UEs (``mobility = "trace"``) inside runs, and ``simran replay``.
 
-Oracles are derived from the 3GPP tables by hand (in comments), not from simran.link.
+Oracles are derived from the 3GPP tables by hand (in comments), not from simran.radio.link.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import h5py
 import numpy as np
 import pytest
 
-from simran.cli import main
+from simran.cli.main import main
 from simran.errors import ScenarioError
-from simran.replay import DEFAULT_BASE, replay_scenario
-from simran.results import load_results
+from simran.traces.replay import DEFAULT_BASE, replay_scenario
+from simran.output.results import load_results
 from simran.scenario import Scenario
 from simran.simulation import Simulation, run_scenario
-from simran.traces import Trace, write_trace_set
+from simran.traces.trace_set import Trace, write_trace_set
 
 # Bits of one PRB per second at 30 kHz SCS (μ = 1), one layer, OH = 0.14 (TS 38.306 §4.1.2 form,
 # radio-reference C.6): 12 subcarriers · 14 symbols · 2^μ·1000 slots/s · SE · (1 − 0.14).
@@ -259,7 +259,7 @@ def test_cli_replay_together_default_duration_and_plot(tmp_path, three):
     assert main(["replay", str(three), "--all", "--together", "--out", str(out)]) == 0
     r = load_results(out / "results.h5")
     assert r.summary["n_ues"] == 3 and r.scenario["simulation"]["duration_s"] == 3.0
-    from simran.trace_plots import plot_replay
+    from simran.traces.plots import plot_replay
 
     png = plot_replay(out, tmp_path / "replay.png")
     assert png.stat().st_size > 10_000
@@ -328,7 +328,7 @@ def test_bad_trace_scenario_via_cli(tmp_path, three, capsys):
 # ------------------------------------------------------------------------------------------
 
 def test_replay_traces_sweep_file():
-    from simran.sweep import load_sweep
+    from simran.campaigns.sweep import load_sweep
 
     root = Path(__file__).resolve().parent.parent
     if not (root / "datasets" / "synthetic_78.h5").exists():

@@ -1,4 +1,4 @@
-"""Tests of simran.traces (format, replay), simran.trace_import (importers, cleaning) and the
+"""Tests of simran.traces.trace_set (format, replay), simran.traces.importers (importers, cleaning) and the
 ``simran traces`` CLI.
 
 The UCC fixture ``tests/data/ucc5g_fixture.zip`` holds verbatim rows of the real dataset (zip
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from simran.errors import TraceError
-from simran.trace_import import (
+from simran.traces.importers import (
     TraceCleaningWarning,
     import_cqi_series,
     import_csv,
@@ -28,7 +28,7 @@ from simran.trace_import import (
     lonlat_to_xy_m,
     read_ucc5g,
 )
-from simran.traces import Trace, TraceSet, load_trace_set, write_trace_set
+from simran.traces.trace_set import Trace, TraceSet, load_trace_set, write_trace_set
 
 DATA = Path(__file__).parent / "data"
 FIXTURE = DATA / "ucc5g_fixture.zip"
@@ -559,7 +559,7 @@ def test_import_series_bad_files(tmp_path):
 # ------------------------------------------------------------------------------------------
 
 def _run(*argv) -> int:
-    from simran import traces_cli
+    from simran.cli import traces as traces_cli
 
     parser = argparse.ArgumentParser(prog="simran")
     traces_cli.register(parser.add_subparsers(dest="command"))
@@ -623,15 +623,15 @@ def test_cli_import_csv_and_series(tmp_path, capsys):
 
 
 def test_plot_distribution(tmp_path, small_set):
-    from simran.trace_plots import plot_cqi_distribution
+    from simran.traces.plots import plot_cqi_distribution
 
     png = plot_cqi_distribution({"small": small_set}, tmp_path / "h.png")
     assert png.stat().st_size > 5_000
 
 
 def test_import_simran_traces_does_not_import_matplotlib():
-    code = ("import sys, simran.traces, simran.trace_import, simran.traces_cli, "
-            "simran.trace_plots; assert 'matplotlib' not in sys.modules, 'matplotlib'")
+    code = ("import sys, simran.traces.trace_set, simran.traces.importers, simran.cli.traces, "
+            "simran.traces.plots; assert 'matplotlib' not in sys.modules, 'matplotlib'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

@@ -50,7 +50,7 @@ from agents.base import LLMAgent
 from simran.control import SetSliceQuota
 from simran.errors import SimranError
 from simran.hooks import Agent, Decision, register_agent
-from simran.latency import LatencyModel
+from simran.hooks.latency import LatencyModel
 from simran.units import ms_to_us
 
 

@@ -51,7 +51,7 @@ BOX_DECIMATE = 10           # Fig. 13 keeps every 10th tick (50 ms) of every rou
 def route_ids(traces: str | Path, routes: int | None = None, ids: list[str] | None = None
               ) -> list[str]:
     """The trace ids to evaluate: ``ids``, else the first ``routes`` (all when None)."""
-    from simran.traces import load_trace_set
+    from simran.traces.trace_set import load_trace_set
 
     ts = load_trace_set(traces)
     if ids:
@@ -66,7 +66,7 @@ def window_offset_s(traces, trace_id: str, duration_s: float, window: str) -> fl
     """Start offset into a trace: 0 (``start``) or centred (``mid``), in whole seconds."""
     if window == "start":
         return 0.0
-    from simran.traces import load_trace_set
+    from simran.traces.trace_set import load_trace_set
 
     dur = load_trace_set(traces).get(trace_id).duration_s
     return float(max(0.0, math.floor((dur - duration_s) / 2)))
@@ -136,7 +136,7 @@ def _watch_parent(parent: int) -> None:
 def route_seed(traces, route: str, seed: int) -> int:
     """Seed of a route: ``seed`` + the route's index in the trace set (the same for every method;
     different routes draw different latencies and exploration)."""
-    from simran.traces import load_trace_set
+    from simran.traces.trace_set import load_trace_set
 
     return int(seed) + load_trace_set(traces).ids.index(route)
 
@@ -276,7 +276,7 @@ def write_sweep(path: str | Path, traces: str | Path, methods: list[str], routes
     base scenario here, absolute there). Runs are route-major, as :func:`tasks`.
     """
     from agents.symbiotic.methods import PRESETS, method_agents
-    from simran.traces import load_trace_set
+    from simran.traces.trace_set import load_trace_set
 
     path = Path(path)
     rel = os.path.relpath(Path(traces).resolve(), BASE.parent)    # the base scenario's folder

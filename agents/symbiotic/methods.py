@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import csv
 
-from simran.latency import datasets_dir
+from simran.hooks.latency import datasets_dir
 
 TICK_MS = 5.0
 SYMBIOTIC_MODELS = ("llama3.2:3b", "llama3.1:8b", "gpt-4o", "llama3.3:70b")

@@ -1,4 +1,4 @@
-"""A slow, plain-Python reference of :class:`simran.scheduler.SliceScheduler` (style §10 tier 2).
+"""A slow, plain-Python reference of :class:`simran.mac.scheduler.SliceScheduler` (style §10 tier 2).
 
 Written from the *documented* behaviour (the module docstring of ``simran/scheduler.py`` and
 design §5), not from the vectorised code: plain loops over cells, slices and UEs, lists and
@@ -77,7 +77,7 @@ def max_rate_fill_ref(need: list[float], rate: list[float], budget: float) -> li
 
 
 class ReferenceScheduler:
-    """Plain-Python twin of :class:`simran.scheduler.SliceScheduler`."""
+    """Plain-Python twin of :class:`simran.mac.scheduler.SliceScheduler`."""
 
     def __init__(self, n_cells: int, n_slices: int, n_prb: int, slice_policy, lending: bool,
                  pf_beta: float):

@@ -2,7 +2,7 @@
 
 :func:`register` adds the group to the ``simran`` parser's sub-parsers. Every handler takes the
 argparse Namespace, returns an exit code (0 ok, 2 bad input or usage — the convention of
-:mod:`simran.cli`) and prints errors as ``simran: error: <message>`` on stderr.
+:mod:`simran.cli.main`) and prints errors as ``simran: error: <message>`` on stderr.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="PNG", help="image to write")
     p.set_defaults(func=cmd_plot_dist)
     p = sub.add_parser("synth", help="generate a synthetic trace set (vehicles through a "
-                       "coverage hole, simran.synthetic_traces)")
+                       "coverage hole, simran.traces.synthetic)")
     p.add_argument("--out", required=True, help="trace-set file to write (.h5)")
     p.add_argument("--vehicles", type=int, default=78, help="number of vehicles (default 78)")
     p.add_argument("--period-s", type=float, default=1.0, help="sampling period, s (default 1)")
@@ -143,7 +143,7 @@ def _command(args: argparse.Namespace, words: list[str], options: dict) -> str:
 @_reports_errors
 def cmd_import_ucc5g(args: argparse.Namespace) -> int:
     """``simran traces import ucc5g ZIP --out FILE``."""
-    from simran.trace_import import TraceCleaningWarning, format_ucc5g_report, import_ucc5g
+    from simran.traces.importers import TraceCleaningWarning, format_ucc5g_report, import_ucc5g
 
     options = {"--out": args.out}
     if args.max_fill_s != 3:
@@ -164,7 +164,7 @@ def cmd_import_ucc5g(args: argparse.Namespace) -> int:
 @_reports_errors
 def cmd_import_csv(args: argparse.Namespace) -> int:
     """``simran traces import csv FILE --out FILE --time COL --cqi COL [...]``."""
-    from simran.trace_import import import_csv
+    from simran.traces.importers import import_csv
 
     columns = {"time": args.time, "cqi": args.cqi}
     columns.update({k: getattr(args, k) for k in _OPTIONAL_CSV if getattr(args, k)})
@@ -183,7 +183,7 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 @_reports_errors
 def cmd_import_series(args: argparse.Namespace) -> int:
     """``simran traces import series FILE --period-s P --out FILE [--vehicles N]``."""
-    from simran.trace_import import import_cqi_series
+    from simran.traces.importers import import_cqi_series
 
     traces = import_cqi_series(args.file, args.period_s, trace_id=args.trace_id,
                                vehicles=args.vehicles, header=not args.no_header,
@@ -196,7 +196,7 @@ def cmd_import_series(args: argparse.Namespace) -> int:
 def _write(args: argparse.Namespace, traces: list, created_by: str) -> int:
     from pathlib import Path
 
-    from simran.traces import write_trace_set
+    from simran.traces.trace_set import write_trace_set
 
     path = write_trace_set(args.out, traces, {
         "name": Path(args.out).stem, "description": args.description,
@@ -217,7 +217,7 @@ def format_summary(summary) -> str:
 @_reports_errors
 def cmd_list(args: argparse.Namespace) -> int:
     """``simran traces list FILE``: one line per trace."""
-    from simran.traces import TraceSet
+    from simran.traces.trace_set import TraceSet
 
     ts = TraceSet.open(args.file)
     print(f"{ts.path}: {ts.attrs.get('name', '')} — {len(ts)} traces, "
@@ -250,7 +250,7 @@ def _stats_lines(trace) -> list[str]:
 @_reports_errors
 def cmd_show(args: argparse.Namespace) -> int:
     """``simran traces show FILE --trace ID [--plot PNG]``."""
-    from simran.traces import TraceSet
+    from simran.traces.trace_set import TraceSet
 
     trace = TraceSet.open(args.file).get(args.trace)
     print(f"trace {trace.id}")
@@ -261,7 +261,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         text = json.dumps(value, indent=2) if isinstance(value, (dict, list)) else str(value)
         print(f"  {key}: " + text.replace("\n", "\n  "))
     if args.plot:
-        from simran.trace_plots import plot_trace
+        from simran.traces.plots import plot_trace
 
         print(f"wrote {plot_trace(trace, args.plot)}")
     return 0
@@ -272,8 +272,8 @@ def cmd_plot_dist(args: argparse.Namespace) -> int:
     """``simran traces plot-dist FILE [FILE ...] --out PNG``: pooled CQI histogram per set."""
     from pathlib import Path
 
-    from simran.trace_plots import plot_cqi_distribution
-    from simran.traces import TraceSet
+    from simran.traces.plots import plot_cqi_distribution
+    from simran.traces.trace_set import TraceSet
 
     sets = {}
     for f in args.files:
@@ -289,7 +289,7 @@ def cmd_plot_dist(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     """``simran traces synth --out FILE [--vehicles N] [--period-s P] [--duration-s D]
     [--seed S] [--scenario TOML]``."""
-    from simran.synthetic_traces import write_synthetic_set
+    from simran.traces.synthetic import write_synthetic_set
 
     options = {"--out": args.out, "--vehicles": None if args.vehicles == 78 else args.vehicles,
                "--period-s": None if args.period_s == 1.0 else f"{args.period_s:g}",

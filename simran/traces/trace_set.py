@@ -323,7 +323,7 @@ def write_trace_set(path, traces, attrs: dict | None = None) -> Path:
     if dup:
         raise TraceError(f"{path}: duplicate trace ids {dup}")
     file_attrs = {"name": path.stem, "description": "", "licence": "unknown", "citation": "",
-                  "created_by": "simran.traces.write_trace_set", **(attrs or {}),
+                  "created_by": "simran.traces.trace_set.write_trace_set", **(attrs or {}),
                   "format_version": FORMAT_VERSION}
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from simran.errors import ScenarioError, TraceError
-from simran.traces import load_trace_set
+from simran.traces.trace_set import load_trace_set
 
 BLOCK_TICKS = 2000
 

@@ -1,4 +1,4 @@
-"""Importers that turn drive-test files into simran trace sets (:mod:`simran.traces`).
+"""Importers that turn drive-test files into simran trace sets (:mod:`simran.traces.trace_set`).
 
 * :func:`import_ucc5g` — the driving CSVs of the UCC 5G production dataset (Raca et al., MMSys
   2020; radio-reference B.3) with documented, counted cleaning rules (see :data:`UCC5G_RULES`).
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from simran.errors import TraceError
-from simran.traces import CQI_MAX, CQI_MIN, Trace, write_trace_set
+from simran.traces.trace_set import CQI_MAX, CQI_MIN, Trace, write_trace_set
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), m — for the local equirectangular projection."""
@@ -779,7 +779,7 @@ def import_ucc5g(zip_path, out_path, *, max_fill_s: int = 3, min_segment_s: int 
         "description": "UCC 5G production dataset (Cork, Ireland, 2019-2020): per-second CQI "
                        "and context of a phone in a car; driving traces only, cleaned by "
                        "rules R1-R8 (attr cleaning_rules)",
-        "created_by": created_by or f"simran.trace_import.import_ucc5g({str(zip_path)!r}, "
+        "created_by": created_by or f"simran.traces.importers.import_ucc5g({str(zip_path)!r}, "
                                     f"{str(out_path)!r}, max_fill_s={max_fill_s}, "
                                     f"min_segment_s={min_segment_s})",
         "licence": "GPL-3.0", "citation": UCC5G_CITATION, "source": UCC5G_SOURCE,

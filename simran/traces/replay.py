@@ -19,13 +19,13 @@ from pathlib import Path
 
 from simran.errors import ScenarioError, SimranError
 
-DEFAULT_BASE = Path(__file__).resolve().parent.parent / "scenarios" / "vehicle_replay.toml"
+DEFAULT_BASE = Path(__file__).resolve().parents[2] / "scenarios" / "vehicle_replay.toml"
 
 
 def replay_scenario(base, trace_file, ids, duration_s=None, overrides=()):
     """The base scenario with its trace group pointed at ``trace_file`` / ``ids``."""
     from simran.scenario import Scenario, apply_overrides, read_toml
-    from simran.traces import load_trace_set
+    from simran.traces.trace_set import load_trace_set
 
     base = Path(base)
     data = read_toml(base)
@@ -50,7 +50,7 @@ def replay_scenario(base, trace_file, ids, duration_s=None, overrides=()):
 
 def cmd_replay(args) -> int:
     from simran.simulation import run_scenario
-    from simran.traces import load_trace_set
+    from simran.traces.trace_set import load_trace_set
 
     ts = load_trace_set(args.trace_file)
     if args.trace:

@@ -51,7 +51,7 @@ def code_version() -> dict:
     from simran import __version__
 
     out = {"simran_version": __version__, "git_commit": "", "git_dirty": False}
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if (root / ".git").exists():
         git = ["git", "--no-optional-locks", "-C", str(root)]
         try:

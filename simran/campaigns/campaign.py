@@ -5,7 +5,7 @@ Layout of a campaign folder (SEM's model, style.md point 9)::
     <out>/campaign.json        sweep file copy, base scenario copy, created/updated, code version,
                                the axes, the selected metrics and the plan (every run's id, params,
                                replication and seed)
-    <out>/runs/<run_id>.h5     the run's results file (written atomically by simran.results)
+    <out>/runs/<run_id>.h5     the run's results file (written atomically by simran.output.results)
     <out>/runs/<run_id>.json   the run's status record, written atomically after the .h5:
                                status done/failed, params, replication, seed, summary metrics,
                                error + traceback, wall_s, code version, host, pid
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from simran.errors import SweepError
-from simran.sweep import Executor, RunSpec, Sweep, canonical_json, load_sweep, make_executor
+from simran.campaigns.sweep import Executor, RunSpec, Sweep, canonical_json, load_sweep, make_executor
 
 CAMPAIGN_FILE = "campaign.json"
 RUNS_DIR = "runs"
@@ -119,7 +119,7 @@ def _locked(out: Path):
 @functools.lru_cache(maxsize=1)
 def code_version() -> dict:
     """simran version, git commit and dirty flag (cached per process)."""
-    from simran.results import code_version as _cv
+    from simran.output.results import code_version as _cv
 
     return _cv()
 
@@ -221,7 +221,7 @@ def run_campaign(sweep: str | Path | Sweep, out: str | Path, *, executor: Execut
     out : path
         Campaign folder (created if needed).
     executor : Executor, optional
-        Default: a :class:`~simran.sweep.LocalPoolExecutor` with one worker per CPU.
+        Default: a :class:`~simran.campaigns.sweep.LocalPoolExecutor` with one worker per CPU.
     retry_failed : bool
         Also re-run runs recorded as failed.
     quiet : bool

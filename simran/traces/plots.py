@@ -10,27 +10,27 @@ from pathlib import Path
 
 import numpy as np
 
-from simran.traces import CQI_MAX, Trace
+from simran.traces.trace_set import CQI_MAX, Trace
 
 
 def trace_mcs(cqi: np.ndarray, cqi_table: str = "table1", mcs_table: str = "qam64"):
-    """MCS index per CQI sample via :func:`simran.link.cqi_to_mcs` (TS 38.214, radio-ref C.3).
+    """MCS index per CQI sample via :func:`simran.radio.link.cqi_to_mcs` (TS 38.214, radio-ref C.3).
 
     Parameters
     ----------
     cqi : ndarray of int
         CQI 0..15.
     cqi_table, mcs_table : str
-        Table names understood by :mod:`simran.link`.
+        Table names understood by :mod:`simran.radio.link`.
 
     Returns
     -------
     ndarray of float or None
-        I_MCS, NaN where CQI 0 means "no transmission"; ``None`` when :mod:`simran.link` is not
+        I_MCS, NaN where CQI 0 means "no transmission"; ``None`` when :mod:`simran.radio.link` is not
         available (the MCS panel is then skipped).
     """
     try:
-        from simran.link import cqi_to_mcs
+        from simran.radio.link import cqi_to_mcs
     except ImportError:
         return None
     mcs = np.asarray(cqi_to_mcs(np.asarray(cqi, dtype=np.int64), cqi_table, mcs_table),
@@ -74,7 +74,7 @@ def plot_trace(trace: Trace, path, *, cqi_table: str = "table1", mcs_table: str 
         if ylim:
             ax.set_ylim(*ylim)
     axes[-1].set_xlabel("time from trace start (s)")
-    note = "" if mcs is not None else " — MCS panel skipped: simran.link not available"
+    note = "" if mcs is not None else " — MCS panel skipped: simran.radio.link not available"
     fig.suptitle(f"{trace.id} ({trace.n_samples} samples, {trace.duration_s:.0f} s){note}",
                  fontsize=10)
     path = Path(path)
@@ -120,7 +120,7 @@ def plot_cqi_distribution(trace_sets: dict, path) -> Path:
 
 def _trace_ue_labels(results) -> dict[int, str]:
     """UE index → label (the trace id when it can be known) for every trace UE of a run."""
-    from simran.traces import load_trace_set
+    from simran.traces.trace_set import load_trace_set
 
     labels: dict[int, str] = {}
     for gi, g in enumerate(results.scenario.get("ue_groups", [])):
@@ -173,7 +173,7 @@ def plot_replay(results_path, path, *, max_legend: int = 10) -> Path:
     from matplotlib.figure import Figure
 
     from simran.errors import SimranError
-    from simran.results import load_results
+    from simran.output.results import load_results
 
     res = load_results(results_path)
     if res.ue is None:

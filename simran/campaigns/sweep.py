@@ -686,9 +686,9 @@ __all__ = ["DaskExecutor", "Executor", "LocalPoolExecutor", "Point", "RunSpec", 
 
 
 def __getattr__(name: str):
-    """Lazy re-exports from :mod:`simran.campaign` (which imports this module)."""
+    """Lazy re-exports from :mod:`simran.campaigns.campaign` (which imports this module)."""
     if name in ("load_campaign", "run_campaign", "campaign_status", "plot_metric", "run_one"):
-        from simran import campaign
+        from simran.campaigns import campaign
 
         return getattr(campaign, name)
-    raise AttributeError(f"module 'simran.sweep' has no attribute {name!r}")
+    raise AttributeError(f"module 'simran.campaigns.sweep' has no attribute {name!r}")

@@ -3,7 +3,7 @@
 The kernel calls :meth:`Collector.on_tick` once per tick with arrays it already has; the collector
 adds them into accumulators and, at the end of every KPI period, writes one row per cell, per
 (cell, slice) and (optionally, at its own decimated period) per UE into preallocated arrays.
-Entities never write files (style §8); :mod:`simran.results` turns these arrays into the HDF5
+Entities never write files (style §8); :mod:`simran.output.results` turns these arrays into the HDF5
 layout.
 """
 

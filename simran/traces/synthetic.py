@@ -41,7 +41,7 @@ scenario's offset and time-to-trigger. Every ``period_s`` a sample records, per 
   zero-mean Gaussian term of ``fluctuation_db`` (:data:`FLUCTUATION_DB`, 1 dB) — the residual of
   fast fading in a *wideband* CQI averaged over 106 PRB; independent per sample, since samples
   1 s apart are far beyond the coherence time at these speeds. Rounded to 0.1 dB.
-* ``cqi`` = :func:`simran.link.sinr_to_cqi` of that stored value with the scenario's mapping
+* ``cqi`` = :func:`simran.radio.link.sinr_to_cqi` of that stored value with the scenario's mapping
   (``nr_mathworks``), so ``cqi == sinr_to_cqi(sinr_db)`` holds exactly for the file's values;
 * ``serving_cell``, ``rsrp_dbm`` (serving cell, 0.1 dB), ``x_m``, ``y_m``, ``speed_mps``.
 
@@ -57,10 +57,10 @@ from pathlib import Path
 import numpy as np
 
 from simran.errors import SimranError
-from simran.traces import Trace, write_trace_set
+from simran.traces.trace_set import Trace, write_trace_set
 from simran.units import US_PER_S, ms_to_us, s_to_us
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "synthetic_highway.toml"
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "synthetic_highway.toml"
 """The network the generator drives through (a UE group of it is replaced by the vehicles)."""
 
 HOLE_X_M = (-1500.0, 1500.0)
@@ -199,7 +199,7 @@ class _Drive:
             self._place(self.sim.env.now)
 
     def sampler(self):
-        from simran.link import sinr_to_cqi
+        from simran.radio.link import sinr_to_cqi
 
         sim, u = self.sim, np.arange(len(self.vehicles))
         for k in range(self.n):
@@ -292,7 +292,7 @@ def _check(vehicles, period_s, duration_s, seed, load, fluct) -> None:
 
 
 def _trace(v: Vehicle, t_s: np.ndarray, rec: dict, period_s: float) -> Trace:
-    attrs = {"source": "simran.synthetic_traces (simulated)", "licence": "MIT",
+    attrs = {"source": "simran.traces.synthetic (simulated)", "licence": "MIT",
              "sampling_period_s": float(period_s), "speed_mps": v.speed_mps,
              "direction": "eastbound" if v.direction > 0 else "westbound",
              "lane_y_m": v.lane_y_m, "t_hole_centre_s": v.t_centre_s,
@@ -308,7 +308,7 @@ def calibration(traces, cqi_table: str = "table1", mcs_table: str = "qam64",
     """MCS and full-cell rate inside / outside the hole, pooled over all samples.
 
     The rate is what one full-buffer UE gets with every PRB of the cell:
-    ``n_prb · rate_per_prb(MCS)`` (TS 38.306 form, 1 layer, OH 0.14; :mod:`simran.link`).
+    ``n_prb · rate_per_prb(MCS)`` (TS 38.306 form, 1 layer, OH 0.14; :mod:`simran.radio.link`).
 
     Returns
     -------
@@ -316,7 +316,7 @@ def calibration(traces, cqi_table: str = "table1", mcs_table: str = "qam64",
         ``mcs_mean_hole``, ``mcs_mean_outside``, ``cqi_mean_hole``, ``cqi_mean_outside``,
         ``rate_mbps_hole``, ``rate_mbps_outside`` (means over samples), ``hole_share``.
     """
-    from simran import link
+    from simran.radio import link
 
     x = np.concatenate([t.x_m for t in traces])
     cqi = np.concatenate([t.cqi for t in traces]).astype(np.int64)
@@ -347,8 +347,8 @@ def write_synthetic_set(path, vehicles: int = 78, period_s: float = 1.0,
     attrs = {"name": Path(path).stem,
              "description": f"{vehicles} synthetic vehicles, {duration_s:g} s at {period_s:g} s, "
                             "driven through scenarios/synthetic_highway.toml (coverage hole at "
-                            "|x| ≤ 1.5 km) by simran.synthetic_traces",
-             "created_by": created_by or f"simran.synthetic_traces.write_synthetic_set(seed="
+                            "|x| ≤ 1.5 km) by simran.traces.synthetic",
+             "created_by": created_by or f"simran.traces.synthetic.write_synthetic_set(seed="
                                          f"{seed})",
              "licence": "MIT", "citation": "", "parameters": params,
              "scenario_json": info["scenario_json"], "handovers": info["handovers"],

@@ -4,7 +4,7 @@ Every agent runs through one wrapper process (:meth:`Agent.run`):
 
 1. **observe** at t0 — a typed :class:`Observation` (KPIs, quotas, intents, messages);
 2. **decide** — :meth:`Agent.decide`, called synchronously: the simulation does not advance;
-3. **latency** L from the agent's latency model (:mod:`simran.latency`: ``measured``,
+3. **latency** L from the agent's latency model (:mod:`simran.hooks.latency`: ``measured``,
    ``fixed:<ms>``, ``profile:<model>``, ``tokens:<hardware>``);
 4. the wrapper yields L of *simulated* time — the network keeps evolving meanwhile;
 5. **budget**: L > budget makes the decision late: ``drop`` (default) discards it, ``apply``
@@ -45,7 +45,7 @@ import numpy as np
 import simpy
 
 from simran.errors import ScenarioError, SimranError
-from simran.latency import parse_latency_spec
+from simran.hooks.latency import parse_latency_spec
 from simran.units import US_PER_S, ms_to_us
 
 LOOP_BUDGET_MS = {"rt": 10.0, "near_rt": 1000.0, "non_rt": 60_000.0}

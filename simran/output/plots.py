@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simran.results import Results, load_results
+from simran.output.results import Results, load_results
 
 _DPI = 110
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from simran.errors import SimranError
 
-_EXTENSIONS = ("simran.traces_cli", "simran.replay", "simran.sweep_cli")
+_EXTENSIONS = ("simran.cli.traces", "simran.traces.replay", "simran.cli.sweep")
 
 
 def _err(msg: str) -> int:
@@ -149,7 +149,7 @@ def cmd_run(args) -> int:
 
 def _plots(results_path, out_dir) -> list[Path]:
     try:
-        from simran import plots
+        from simran.output import plots
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise SimranError(f"plots need matplotlib: pip install 'simran[plot]' ({exc})") from None
     paths = plots.plot_run(results_path, out_dir)
@@ -167,7 +167,7 @@ def cmd_plot(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from simran.results import load_results
+    from simran.output.results import load_results
 
     r = load_results(args.results)
     print(f"{r.path}: scenario {r.attrs.get('scenario_name')!r}, seed {r.attrs.get('seed')}, "

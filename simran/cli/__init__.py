@@ -1,0 +1,1 @@
+"""The ``simran`` command (``simran.cli.main:main``)."""

@@ -1,0 +1,1 @@
+"""The MAC layer: the slice scheduler skeleton and the intra-slice policies."""

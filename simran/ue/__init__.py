@@ -1,0 +1,1 @@
+"""User equipment: mobility models, traffic, trace-driven UEs."""
