@@ -1,5 +1,8 @@
-"""Build a backend from a spec string: ``auto | embedded | ollama:<model> | scripted |
-replay:<path>``.
+"""Build a backend from a spec string: ``auto | embedded | ollama:<model> | openai:<model> |
+scripted | replay:<path>``.
+
+``openai:<model>`` talks to an OpenAI-compatible server (vLLM, llama.cpp server, LM Studio,
+OpenAI) at ``$OPENAI_BASE_URL`` with ``$OPENAI_API_KEY``; ``auto`` never probes it.
 
 ``auto`` picks, in order: Ollama if a server answers and lists the default model
 (``$SIMRAN_OLLAMA_MODEL``, default ``llama3.2:3b``; probed with a 2 s timeout); else the embedded
@@ -19,11 +22,12 @@ from agents.llm.base import BackendUnavailable, LLMBackend
 from agents.llm.embedded import EmbeddedBackend, embedded_status
 from agents.llm.fallback import FallbackBackend
 from agents.llm.ollama_backend import PROBE_TIMEOUT_S, OllamaBackend
+from agents.llm.openai_backend import OpenAIBackend
 from agents.llm.replay import ReplayBackend
 from agents.llm.scripted import ScriptedBackend
 
 DEFAULT_OLLAMA_MODEL = "llama3.2:3b"
-SPEC_FORMS = "auto | embedded | ollama:<model> | scripted | replay:<path>"
+SPEC_FORMS = "auto | embedded | ollama:<model> | openai:<model> | scripted | replay:<path>"
 
 
 def default_ollama_model() -> str:
@@ -56,14 +60,15 @@ def make_backend(spec: str, scripted_policy: Callable | None = None, *,
     Parameters
     ----------
     spec : str
-        ``auto``, ``embedded``, ``ollama:<model>``, ``scripted`` or ``replay:<path>``.
+        ``auto``, ``embedded``, ``ollama:<model>``, ``openai:<model>``, ``scripted`` or
+        ``replay:<path>``.
     scripted_policy : callable, optional
         ``policy(messages, schema) -> dict``; required for ``scripted``, used as the fallback of
-        ``ollama:``/``embedded``/``auto``.
+        ``ollama:``/``openai:``/``embedded``/``auto``.
     ollama_host : str, optional
         Ollama URL; default ``$OLLAMA_HOST`` or ``http://127.0.0.1:11434``.
     timeout_s : float
-        Per-request timeout of the Ollama client, seconds.
+        Per-request timeout of the Ollama / OpenAI-compatible client, seconds.
 
     Returns
     -------
@@ -92,6 +97,8 @@ def make_backend(spec: str, scripted_policy: Callable | None = None, *,
     if kind == "ollama" and arg:
         return _with_fallback(OllamaBackend(arg, host=ollama_host, timeout_s=timeout_s),
                               scripted)
+    if kind == "openai" and arg:
+        return _with_fallback(OpenAIBackend(arg, timeout_s=timeout_s), scripted)
     if kind == "replay" and arg:
         return ReplayBackend.from_hdf5(arg)
     raise ValueError(f"unknown LLM backend spec {spec!r}; valid forms: {SPEC_FORMS}")
