@@ -16,7 +16,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from simran.campaigns.campaign import load_campaign  # noqa: E402
+from simran.campaigns.analysis import load_campaign  # noqa: E402
 from simran.errors import ScenarioError, SimranError, TraceError  # noqa: E402
 from simran.output.results import Results, load_results  # noqa: E402
 from simran.scenario import Scenario, apply_overrides, load_scenario  # noqa: E402

@@ -20,31 +20,19 @@ import numpy as np
 import pytest
 from helpers import TINY_SWEEP_BASE, write_sweep
 
-from simran.cli import main as cli
-from simran.campaigns.campaign import (
-    _locked,
-    campaign_status,
-    load_campaign,
-    plot_metric,
-    run_campaign,
-    run_one,
-    scan_runs,
-    summarize,
+from simran.campaigns.analysis import load_campaign, plot_metric, summarize
+from simran.campaigns.campaign import _locked, campaign_status, run_campaign, run_one, scan_runs
+from simran.campaigns.executors import (
+    DaskExecutor,
+    LocalPoolExecutor,
+    SerialExecutor,
+    make_executor,
 )
+from simran.campaigns.sweep import Point, derive_seeds, expand, load_sweep, run_id
+from simran.cli import main as cli
 from simran.errors import SweepError
 from simran.output.results import load_results
 from simran.scenario import load_scenario
-from simran.campaigns.sweep import (
-    DaskExecutor,
-    LocalPoolExecutor,
-    Point,
-    SerialExecutor,
-    derive_seeds,
-    expand,
-    load_sweep,
-    make_executor,
-    run_id,
-)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -434,8 +422,8 @@ def test_resume_after_kill_9(tmp_path):
     # runs of 3 simulated s (~150 ms each) on 1 worker, so the kill lands mid-way
     path = write(tmp_path, GRID.replace("[sweep]", '[set]\n"simulation.duration_s" = 3\n[sweep]'))
     out = tmp_path / "out"
-    code = (f"from simran.campaigns.campaign import run_campaign\nfrom simran.campaigns.sweep import "
-            f"LocalPoolExecutor\nrun_campaign({str(path)!r}, {str(out)!r}, "
+    code = (f"from simran.campaigns.campaign import run_campaign\nfrom simran.campaigns.executors "
+            f"import LocalPoolExecutor\nrun_campaign({str(path)!r}, {str(out)!r}, "
             f"executor=LocalPoolExecutor(1), quiet=True)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", code], env=env)
@@ -564,7 +552,8 @@ def test_cli_dry_run_status_and_plot(tmp_path, capsys):
 
 
 def test_import_simran_does_not_import_dask_or_matplotlib():
-    code = ("import sys, simran, simran.campaigns.sweep, simran.campaigns.campaign, simran.cli.sweep\n"
+    code = ("import sys, simran, simran.campaigns.sweep, simran.campaigns.executors, "
+            "simran.campaigns.campaign, simran.campaigns.analysis, simran.cli.sweep\n"
             "bad = [m for m in ('dask', 'distributed', 'matplotlib') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import TINY_SWEEP_BASE, write_sweep
 
+from simran.campaigns.sweep import Point, derive_seeds, expand, load_sweep, run_id
 from simran.errors import SweepError
 from simran.scenario import Scenario
-from simran.campaigns.sweep import Point, derive_seeds, expand, load_sweep, run_id
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simran.radio import link
 from simran.cli.main import main
 from simran.errors import SimranError
+from simran.radio import link
 from simran.scenario import load_scenario
 from simran.traces.synthetic import (
     DEFAULT_SCENARIO,
@@ -19,7 +19,8 @@ from simran.traces.synthetic import (
     generate,
     in_hole,
 )
-from simran.traces.trace_set import OPTIONAL_FIELDS, TraceSet
+from simran.traces.trace import OPTIONAL_FIELDS
+from simran.traces.trace_set import TraceSet
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "datasets" / "synthetic_78.h5"
@@ -105,7 +106,7 @@ def test_network_has_the_hole():
 def test_calibration_oracle():
     # CQI 15 → MCS 28 (5.5547 bit/RE): 106 · 12·14·2000 · 5.5547 · 0.86 = 170.139 Mbit/s;
     # CQI 8 → MCS 13 (4, 490 → 1.9141): 106 · 336000 · 1.9141 · 0.86 = 58.628 Mbit/s
-    from simran.traces.trace_set import Trace
+    from simran.traces.trace import Trace
 
     t = Trace("a", np.arange(4.0), [15, 15, 8, 8], x_m=np.array([-5000.0, 5000.0, 0.0, 10.0]))
     c = calibration([t])

@@ -13,11 +13,12 @@ import pytest
 
 from simran.cli.main import main
 from simran.errors import ScenarioError
-from simran.traces.replay import DEFAULT_BASE, replay_scenario
 from simran.output.results import load_results
 from simran.scenario import Scenario
 from simran.simulation import Simulation, run_scenario
-from simran.traces.trace_set import Trace, write_trace_set
+from simran.traces.replay import DEFAULT_BASE, replay_scenario
+from simran.traces.trace import Trace
+from simran.traces.trace_set import write_trace_set
 
 # Bits of one PRB per second at 30 kHz SCS (μ = 1), one layer, OH = 0.14 (TS 38.306 §4.1.2 form,
 # radio-reference C.6): 12 subcarriers · 14 symbols · 2^μ·1000 slots/s · SE · (1 − 0.14).

@@ -1,5 +1,5 @@
-"""Tests of simran.traces.trace_set (format, replay), simran.traces.importers (importers, cleaning) and the
-``simran traces`` CLI.
+"""Tests of simran.traces.trace and .trace_set (record, format, replay), simran.traces.importers and
+.ucc5g (importers, cleaning) and the ``simran traces`` CLI.
 
 The UCC fixture ``tests/data/ucc5g_fixture.zip`` holds verbatim rows of the real dataset (zip
 comment lists member and rows); the expected rule counts below are derived by hand from those
@@ -20,15 +20,10 @@ import numpy as np
 import pytest
 
 from simran.errors import TraceError
-from simran.traces.importers import (
-    TraceCleaningWarning,
-    import_cqi_series,
-    import_csv,
-    import_ucc5g,
-    lonlat_to_xy_m,
-    read_ucc5g,
-)
-from simran.traces.trace_set import Trace, TraceSet, load_trace_set, write_trace_set
+from simran.traces.importers import import_cqi_series, import_csv, lonlat_to_xy_m
+from simran.traces.trace import Trace
+from simran.traces.trace_set import TraceSet, load_trace_set, write_trace_set
+from simran.traces.ucc5g import TraceCleaningWarning, import_ucc5g, read_ucc5g
 
 DATA = Path(__file__).parent / "data"
 FIXTURE = DATA / "ucc5g_fixture.zip"
@@ -630,7 +625,8 @@ def test_plot_distribution(tmp_path, small_set):
 
 
 def test_import_simran_traces_does_not_import_matplotlib():
-    code = ("import sys, simran.traces.trace_set, simran.traces.importers, simran.cli.traces, "
+    code = ("import sys, simran.traces.trace, simran.traces.trace_set, simran.traces.importers, "
+            "simran.traces.ucc5g, simran.traces.replay, simran.cli.traces, simran.cli.replay, "
             "simran.traces.plots; assert 'matplotlib' not in sys.modules, 'matplotlib'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 

@@ -26,7 +26,8 @@ from agents.symbiotic.pcontrol import (
     kp_stability_bound,
     rate_per_pct_mbps,
 )
-from simran.traces.trace_set import Trace, load_trace_set, write_trace_set
+from simran.traces.trace import Trace
+from simran.traces.trace_set import load_trace_set, write_trace_set
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
 
@@ -388,7 +389,8 @@ def test_scenario_files_run(tmp_path):
 def test_sweep_file_runs_as_a_campaign_and_gives_the_table(tmp_path):
     from agents.symbiotic.evaluate import runs_from_campaign, table, write_sweep
     from simran.campaigns.campaign import run_campaign
-    from simran.campaigns.sweep import SerialExecutor, load_sweep
+    from simran.campaigns.executors import SerialExecutor
+    from simran.campaigns.sweep import load_sweep
 
     traces = REPO / "datasets" / "type1_step_mcs.h5"
     path = write_sweep(tmp_path / "t1.toml", traces, ["pcontrol_tuned", "qlearning"],

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simran.traces.trace_set import Trace, write_trace_set
+from simran.traces.trace import Trace
+from simran.traces.trace_set import write_trace_set
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_OUT = REPO / "datasets" / "type1_step_mcs.h5"

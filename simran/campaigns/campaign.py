@@ -16,6 +16,9 @@ or of a worker — resumes by re-running exactly the runs that have no complete 
 files (``*.tmp*``) are never taken as done and are removed when a campaign starts. There is no
 index to keep consistent: the state is derived by scanning ``runs/``. A lock file keeps two
 campaigns from writing the same folder at once.
+
+:func:`campaign_status` counts a folder against its plan; the results of a campaign are read and
+summarised by :mod:`simran.campaigns.analysis` (``load_campaign``, ``summarize``, ``plot_metric``).
 """
 
 from __future__ import annotations
@@ -30,14 +33,11 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
+from simran.campaigns.executors import Executor, make_executor
+from simran.campaigns.sweep import RunSpec, Sweep, canonical_json, load_sweep
 from simran.errors import SweepError
-from simran.campaigns.sweep import Executor, RunSpec, Sweep, canonical_json, load_sweep, make_executor
 
 CAMPAIGN_FILE = "campaign.json"
 RUNS_DIR = "runs"
@@ -221,7 +221,7 @@ def run_campaign(sweep: str | Path | Sweep, out: str | Path, *, executor: Execut
     out : path
         Campaign folder (created if needed).
     executor : Executor, optional
-        Default: a :class:`~simran.campaigns.sweep.LocalPoolExecutor` with one worker per CPU.
+        Default: a :class:`~simran.campaigns.executors.LocalPoolExecutor` with one worker per CPU.
     retry_failed : bool
         Also re-run runs recorded as failed.
     quiet : bool
@@ -281,7 +281,8 @@ def _last_line(rec: dict) -> str:
 # reading a campaign
 
 
-def _meta(out: Path) -> dict:
+def campaign_meta(out: Path) -> dict:
+    """The ``campaign.json`` of a campaign folder ({} if unreadable); raise if it is none."""
     if not (out / CAMPAIGN_FILE).is_file() and not (out / RUNS_DIR).is_dir():
         raise SweepError(f"{out}: not a campaign folder (no {CAMPAIGN_FILE}, no {RUNS_DIR}/)")
     return _read_json(out / CAMPAIGN_FILE) or {}
@@ -303,7 +304,7 @@ class CampaignStatus:
 def campaign_status(path: str | Path) -> CampaignStatus:
     """Done / failed / missing counts, failed runs (with errors) and the code versions used."""
     out = Path(path)
-    plan = [p["run_id"] for p in _meta(out).get("plan", [])]
+    plan = [p["run_id"] for p in campaign_meta(out).get("plan", [])]
     records = scan_runs(out)
     states = [records.get(r, {}).get("state", "missing") for r in plan]
     failures = [records[r] for r, s in zip(plan, states) if s == "failed"]
@@ -313,146 +314,3 @@ def campaign_status(path: str | Path) -> CampaignStatus:
                           failed=states.count("failed"), missing=states.count("missing"),
                           extra=len(set(records) - set(plan)), failures=failures,
                           code_versions=list(versions.values()))
-
-
-def _cell(value):
-    """Scalar params stay as they are; list/table values become canonical JSON text."""
-    return canonical_json(value) if isinstance(value, (list, dict)) else value
-
-
-def load_campaign(path: str | Path, metrics: list[str] | None = None) -> pd.DataFrame:
-    """One tidy row per recorded run: run_id, status, replication, seed, params, metrics.
-
-    Parameters
-    ----------
-    path : path
-        Campaign folder.
-    metrics : list of str, optional
-        Summary metrics to include (fnmatch patterns); default: the sweep file's ``metrics``,
-        else all. Failed runs have NaN metrics.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Parameters are columns named by their dotted path; ``df.attrs["axes"]`` lists them and
-        ``df.attrs["metrics"]`` the metric columns. Rows are in plan order.
-    """
-    out = Path(path)
-    meta = _meta(out)
-    records = scan_runs(out)
-    order = {p["run_id"]: i for i, p in enumerate(meta.get("plan", []))}
-    recs = sorted(records.values(), key=lambda r: (order.get(r["run_id"], len(order)),
-                                                    r["run_id"]))
-    axes = list(dict.fromkeys([*meta.get("axes", []), *(k for r in recs for k in r["params"])]))
-    names = _select(recs, metrics if metrics is not None else meta.get("metrics") or [])
-    rows = [{"run_id": r["run_id"], "status": r["state"], "replication": r["replication"],
-             "seed": r["seed"], **{a: _cell(r["params"].get(a)) for a in axes},
-             **{m: r.get("summary", {}).get(m, np.nan) for m in names},
-             "wall_s": r.get("wall_s"), "error": r.get("error")} for r in recs]
-    df = pd.DataFrame(rows, columns=["run_id", "status", "replication", "seed", *axes, *names,
-                                     "wall_s", "error"])
-    df.attrs.update(axes=axes, metrics=names)
-    return df
-
-
-def _select(recs: list[dict], patterns: list[str]) -> list[str]:
-    available = list(dict.fromkeys(k for r in recs for k in r.get("summary", {})))
-    if not patterns:
-        return available
-    chosen = [m for m in available if any(fnmatch(m, p) for p in patterns)]
-    unmatched = [p for p in patterns if not any(fnmatch(m, p) for m in available)]
-    if available and unmatched:
-        raise SweepError(f"metric(s) {unmatched} match no summary metric; available: "
-                         + ", ".join(available))
-    return chosen
-
-
-def summarize(df: pd.DataFrame, metrics: list[str] | None = None,
-              by: list[str] | None = None) -> pd.DataFrame:
-    """Mean, 95 % CI half-width (t-distribution) and n over seeds, per parameter combination.
-
-    Columns: ``n``, then ``<metric>`` and ``<metric>_ci95`` for every metric.
-    """
-    done = df[df["status"] == "done"]
-    by = by if by is not None else [a for a in df.attrs.get("axes", []) if a in df]
-    metrics = metrics or [m for m in df.attrs.get("metrics", []) if m in df]
-    groups = done.groupby(by, sort=True, dropna=False) if by else [((), done)]
-    rows = []
-    for key, g in groups:
-        row = dict(zip(by, key if isinstance(key, tuple) else (key,)), n=len(g))
-        for m in metrics:
-            row[m], row[f"{m}_ci95"] = mean_ci95(g[m].to_numpy(float))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=[*by, "n", *(c for m in metrics for c in (m, f"{m}_ci95"))])
-
-
-def mean_ci95(values: np.ndarray) -> tuple[float, float]:
-    """Mean and the half-width of its 95 % confidence interval, Student t with n-1 dof.
-
-    .. math:: \\bar x \\pm t_{0.975,\\,n-1}\\, s / \\sqrt{n}
-
-    The half-width is NaN for fewer than 2 finite values.
-    """
-    from scipy.stats import t
-
-    x = values[np.isfinite(values)]
-    if x.size == 0:
-        return float("nan"), float("nan")
-    if x.size < 2:
-        return float(x.mean()), float("nan")
-    half = t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-    return float(x.mean()), float(half)
-
-
-def plot_metric(campaign: str | Path | pd.DataFrame, metric: str, x: str, hue: str | None = None,
-                out: str | Path | None = None):
-    """Plot a metric against a parameter: mean ± 95 % CI over seeds, one line per ``hue``.
-
-    Every other swept parameter must be constant in ``campaign`` (filter the DataFrame first):
-    averaging over different configurations is not a confidence interval over seeds.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Saved to ``out`` (PNG, …) when given.
-    """
-    from matplotlib.figure import Figure
-
-    df = campaign if isinstance(campaign, pd.DataFrame) else load_campaign(campaign, metrics=[])
-    _check_plot_columns(df, metric, x, hue)
-    stats = summarize(df, [metric], by=[c for c in (hue, x) if c])
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-    ax = fig.subplots()
-    groups = list(stats.groupby(hue, sort=True)) if hue else [(None, stats)]
-    numeric = pd.api.types.is_numeric_dtype(stats[x])
-    span = float(np.ptp(stats[x])) if numeric and len(stats) else 0.0
-    for i, (label, g) in enumerate(groups):
-        dodge = (i - (len(groups) - 1) / 2) * 0.01 * span  # keep error bars apart
-        xs = g[x] + dodge if numeric else g[x].astype(str)
-        ax.errorbar(xs, g[metric], yerr=g[f"{metric}_ci95"].fillna(0), marker="o", capsize=4,
-                    label=None if hue is None else f"{hue} = {label}")
-    n = stats["n"]
-    ax.set(xlabel=x, ylabel=metric, title=f"{metric}\nmean ± 95 % CI (t), n = "
-           f"{n.min()}" + (f"–{n.max()}" if n.max() != n.min() else "") + " seeds per point")
-    ax.grid(alpha=0.3)
-    if hue:
-        ax.legend()
-    if out is not None:
-        fig.savefig(out, dpi=120)
-    return fig
-
-
-def _check_plot_columns(df: pd.DataFrame, metric: str, x: str, hue: str | None) -> None:
-    axes = df.attrs.get("axes", [])
-    for what, col, choices in (("metric", metric, df.attrs.get("metrics", list(df.columns))),
-                               ("x", x, axes), ("hue", hue, axes)):
-        if col is not None and col not in df:
-            raise SweepError(f"{what} {col!r} is not a column of the campaign; choose from: "
-                             + ", ".join(map(str, choices)))
-    done = df[df["status"] == "done"]
-    if done.empty:
-        raise SweepError("the campaign has no finished runs to plot")
-    varying = [a for a in axes if a not in (x, hue) and a in df and done[a].nunique() > 1]
-    if varying:
-        raise SweepError(f"parameter(s) {varying} also vary: use one as hue, or filter the "
-                         "DataFrame of load_campaign() to one value each")

@@ -10,22 +10,22 @@
     simran summary runs/qs                                 # summary table of a results file
     simran plot runs/qs                                    # PNG plots next to the results
 
-Subcommand groups of other modules (``traces``, ``replay``, ``sweep``, ``campaign``) register
-themselves through a ``register(subparsers)`` function. Every handler returns an exit code; user
+The other subcommands live next to this module, each added by its ``register(subparsers)``:
+``traces`` (:mod:`simran.cli.traces`), ``replay`` (:mod:`simran.cli.replay`) and ``sweep``,
+``campaign``, ``plot-campaign`` (:mod:`simran.cli.sweep`). They import their heavy dependencies
+inside the handlers, so ``simran --help`` stays fast. Every handler returns an exit code; user
 errors print ``simran: error: <message>`` (naming the file, field and reason) and exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
 
+from simran.cli import replay, sweep, traces
 from simran.errors import SimranError
-
-_EXTENSIONS = ("simran.cli.traces", "simran.traces.replay", "simran.cli.sweep")
 
 
 def _err(msg: str) -> int:
@@ -217,14 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="folder for the PNGs (default: next to the results)")
     sp.set_defaults(func=cmd_plot)
 
-    for mod in _EXTENSIONS:
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
-            continue
-        m.register(sub)
+    traces.register(sub)
+    replay.register(sub)
+    sweep.register(sub)
     return p
 
 

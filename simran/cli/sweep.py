@@ -51,7 +51,8 @@ def _params(params: dict) -> str:
 @_handler
 def cmd_sweep(args) -> int:
     from simran.campaigns.campaign import campaign_status, pending, run_campaign, scan_runs
-    from simran.campaigns.sweep import load_sweep, make_executor
+    from simran.campaigns.executors import make_executor
+    from simran.campaigns.sweep import load_sweep
 
     sweep = load_sweep(args.file)
     executor = make_executor(args.workers, args.dask)  # bad --dask spelling fails here
@@ -82,7 +83,8 @@ def cmd_sweep(args) -> int:
 
 @_handler
 def cmd_campaign(args) -> int:
-    from simran.campaigns.campaign import campaign_status, load_campaign
+    from simran.campaigns.analysis import load_campaign
+    from simran.campaigns.campaign import campaign_status
 
     st = campaign_status(args.dir)
     print(f"{args.dir}: {st.total} runs planned — {st.done} done, {st.failed} failed, "
@@ -108,7 +110,7 @@ def _summary_text(df) -> str:
     """Selected metrics (--metric patterns, else the sweep's, else a default few) by params."""
     import pandas as pd
 
-    from simran.campaigns.campaign import summarize
+    from simran.campaigns.analysis import summarize
 
     metrics = df.attrs["metrics"]
     if len(metrics) > 6:
@@ -129,7 +131,7 @@ def _pm(mean: float, ci: float) -> str:
 
 @_handler
 def cmd_plot_campaign(args) -> int:
-    from simran.campaigns.campaign import plot_metric
+    from simran.campaigns.analysis import plot_metric
 
     plot_metric(args.dir, args.metric, x=args.x, hue=args.hue, out=args.out)
     print(f"plot: {args.out}")

@@ -143,7 +143,7 @@ def _command(args: argparse.Namespace, words: list[str], options: dict) -> str:
 @_reports_errors
 def cmd_import_ucc5g(args: argparse.Namespace) -> int:
     """``simran traces import ucc5g ZIP --out FILE``."""
-    from simran.traces.importers import TraceCleaningWarning, format_ucc5g_report, import_ucc5g
+    from simran.traces.ucc5g import TraceCleaningWarning, format_ucc5g_report, import_ucc5g
 
     options = {"--out": args.out}
     if args.max_fill_s != 3:

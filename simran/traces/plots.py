@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simran.traces.trace_set import CQI_MAX, Trace
+from simran.traces.trace import CQI_MAX, Trace
 
 
 def trace_mcs(cqi: np.ndarray, cqi_table: str = "table1", mcs_table: str = "qam64"):
@@ -26,8 +26,8 @@ def trace_mcs(cqi: np.ndarray, cqi_table: str = "table1", mcs_table: str = "qam6
     Returns
     -------
     ndarray of float or None
-        I_MCS, NaN where CQI 0 means "no transmission"; ``None`` when :mod:`simran.radio.link` is not
-        available (the MCS panel is then skipped).
+        I_MCS, NaN where CQI 0 means "no transmission"; ``None`` when :mod:`simran.radio.link`
+        is not available (the MCS panel is then skipped).
     """
     try:
         from simran.radio.link import cqi_to_mcs

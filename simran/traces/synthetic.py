@@ -57,7 +57,8 @@ from pathlib import Path
 import numpy as np
 
 from simran.errors import SimranError
-from simran.traces.trace_set import Trace, write_trace_set
+from simran.traces.trace import Trace
+from simran.traces.trace_set import write_trace_set
 from simran.units import US_PER_S, ms_to_us, s_to_us
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "synthetic_highway.toml"

@@ -1,0 +1,1 @@
+"""Batch runs: sweep files, executors (local pool, Dask), resumable campaign folders, analysis."""

@@ -1,0 +1,285 @@
+"""Executors: where the runs of a sweep are computed (this process, a local pool, Dask).
+
+One seam, :class:`Executor`: ``run(fn, specs)`` yields ``(spec, record or exception)`` as runs
+complete. :class:`SerialExecutor` (in-process, for debugging), :class:`LocalPoolExecutor` (process
+pool) and :class:`DaskExecutor` (Dask distributed); :func:`make_executor` picks one from the
+command-line options. A run's result never depends on the executor: everything random comes from
+the seed in its scenario (:class:`~simran.campaigns.sweep.RunSpec`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from concurrent.futures import ProcessPoolExecutor as _Pool
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol, Self
+
+from simran.campaigns.sweep import RunSpec
+from simran.errors import SweepError
+
+Runner = Callable[[RunSpec], dict]
+Completion = tuple[RunSpec, "dict | BaseException"]
+
+
+class WorkerLost(SweepError):
+    """The process running a run died (crash, OOM kill, kill -9) before it reported."""
+
+
+class Executor(Protocol):
+    """Runs ``fn(spec)`` for every spec and yields completions in completion order.
+
+    Exceptions raised by ``fn`` or by the infrastructure (:class:`WorkerLost`) are yielded, not
+    raised, so one run never stops the campaign. Use as a context manager (start / shut down).
+    """
+
+    workers: int
+    description: str
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]: ...
+
+
+class SerialExecutor:
+    """Runs in this process, one after the other (debugging: breakpoints work)."""
+
+    workers = 1
+    description = "in-process (serial)"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]:
+        for spec in specs:
+            try:
+                yield spec, fn(spec)
+            except Exception as exc:  # noqa: BLE001 - reported as the run's failure
+                yield spec, exc
+
+
+class LocalPoolExecutor:
+    """A ``concurrent.futures`` process pool on this machine.
+
+    Workers are started with ``spawn``: a fresh interpreter that inherits no threads, locks or
+    open HDF5 handles from the parent (``fork`` of a process that runs tqdm's monitor thread, h5py
+    or a Dask client can deadlock or corrupt state), and the same behaviour on Linux, macOS and
+    Windows. Its start-up cost (one interpreter + imports per worker) is paid once per campaign.
+
+    Each worker gets ``cpus // workers`` BLAS threads (see :func:`_limit_blas_threads`), as Dask
+    workers do. At most ``workers`` runs are in flight. If a worker dies (segfault, OOM killer,
+    kill -9) the pool breaks: only the in-flight runs are reported as :class:`WorkerLost`
+    (recorded as failed, re-run with ``--retry-failed``); a fresh pool takes the other runs.
+    """
+
+    def __init__(self, workers: int):
+        if workers < 1:
+            raise SweepError(f"workers must be ≥ 1, got {workers}")
+        self.workers = int(workers)
+        self.description = f"local process pool ({self.workers} worker(s), spawn)"
+        self._pool: _Pool | None = None
+        self._env_set: list[str] = []
+
+    def _new_pool(self) -> _Pool:
+        return _Pool(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                     initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+    def __enter__(self) -> Self:
+        self._env_set = _limit_blas_threads(self.workers)
+        self._pool = self._new_pool()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._shutdown()
+        for key in self._env_set:
+            os.environ.pop(key, None)
+        self._env_set = []
+
+    def _shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]:
+        queue, inflight = deque(specs), {}
+        finished = barren = 0  # runs finished by this pool; pools in a row that finished none
+        while queue or inflight:
+            while queue and len(inflight) < self.workers:
+                spec = queue.popleft()
+                inflight[self._pool.submit(fn, spec)] = spec
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            broken = any(isinstance(f.exception(), BrokenProcessPool) for f in done)
+            if broken:
+                wait(inflight)  # the other in-flight runs go down with the pool
+                done = list(inflight)
+            for fut in done:
+                spec = inflight.pop(fut)
+                outcome = _outcome(fut)
+                finished += not isinstance(outcome, WorkerLost)
+                yield spec, outcome
+            if broken:
+                barren = barren + 1 if finished == 0 else 0
+                if barren >= 3:
+                    raise SweepError("worker processes died 3 times in a row before finishing a "
+                                     "run: a start-up problem? (a script that starts a campaign "
+                                     "needs `if __name__ == \"__main__\":`)")
+                finished = 0
+                self._shutdown()
+                self._pool = self._new_pool()
+
+
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _limit_blas_threads(workers: int) -> list[str]:
+    """Give each worker ``cpus // workers`` BLAS threads (as Dask's nanny and joblib do).
+
+    N workers that each start a BLAS pool of one thread per CPU oversubscribe the machine. The
+    variables must be in the environment the workers start with (BLAS reads them when numpy
+    loads), so they are set here for the executor's lifetime; values the user set are kept.
+    Returns the variables it set (removed again by :meth:`LocalPoolExecutor.__exit__`).
+    """
+    n = str(max(1, (os.cpu_count() or 1) // workers))
+    unset = [k for k in BLAS_THREAD_VARS if k not in os.environ]
+    os.environ.update(dict.fromkeys(unset, n))
+    return unset
+
+
+def _exit_with_parent(parent: int, poll_s: float = 0.5) -> None:
+    """Worker initializer: exit when the campaign process is gone.
+
+    After ``kill -9`` of the main process nobody shuts the pool down and idle workers would wait
+    for work forever; a worker that notices it was re-parented exits (mid-run: its temporary
+    results file is removed when the campaign resumes). ``parent`` is the pid of the process
+    that started the pool (taken there: it may already be gone when the worker starts).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="simran-exit-with-parent", daemon=True).start()
+
+
+def _outcome(fut) -> dict | BaseException:
+    try:
+        return fut.result()
+    except BrokenProcessPool as exc:
+        return WorkerLost(f"worker process died while this run was in flight ({exc}); it may "
+                          "be the cause or a bystander — re-run with --retry-failed")
+    except Exception as exc:  # noqa: BLE001 - yielded to the campaign
+        return exc
+
+
+class DaskExecutor:
+    """Dask distributed: ``tcp://host:port`` (a running scheduler) or ``local:N``.
+
+    ``local:N`` starts a ``LocalCluster(n_workers=N, threads_per_worker=1, processes=True)``
+    and closes it afterwards. Workers must import the same simran and see the campaign folder at
+    the same path (a shared file system on a cluster). Dask re-runs the tasks of a worker that
+    died; a run that keeps killing workers is reported as :class:`WorkerLost`.
+    """
+
+    def __init__(self, address: str, *, timeout_s: float = 5.0):
+        self.address = address
+        self.timeout_s = timeout_s
+        self.workers = 0
+        self.description = f"Dask ({address})"
+        self._client = self._cluster = None
+
+    def __enter__(self) -> Self:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise SweepError("the Dask executor needs dask.distributed: "
+                             "pip install simran[distributed]") from None
+        if self.address.startswith("local:"):
+            import dask
+
+            # our own cluster: no statistical profiler sampling the worker every 10 ms, a calmer
+            # system monitor (both compete with the simulation for the GIL), and glibc's usual
+            # heap trimming instead of Dask's 64 KiB threshold (numpy allocates and frees arrays
+            # every tick). Measured by benchmarks/bench_sweep.py: ~20 % of per-run compute.
+            with dask.config.set({"distributed.worker.profile.enabled": False,
+                                  "distributed.admin.system-monitor.interval": "2s",
+                                  "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
+                                      str(128 * 2**20)}):
+                self._cluster = LocalCluster(n_workers=_local_n(self.address),
+                                             threads_per_worker=1, processes=True,
+                                             dashboard_address=":0", silence_logs=40)
+            self._client = Client(self._cluster)
+        else:
+            self._client = _connect(Client, self.address, self.timeout_s)
+        self.workers = max(1, sum(self._client.nthreads().values()))
+        self.description = f"Dask ({self.address}, {self.workers} worker thread(s))"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for obj in (self._client, self._cluster):
+            if obj is not None:
+                obj.close()
+        self._client = self._cluster = None
+
+    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        futures = {self._client.submit(fn, s, pure=False, key=f"simran-run-{s.run_id}-"
+                                       f"{id(s):x}"): s for s in specs}
+        try:
+            for fut in as_completed(futures):
+                spec = futures.pop(fut)
+                try:
+                    yield spec, fut.result()
+                except KilledWorker as exc:
+                    yield spec, WorkerLost(f"Dask worker died running this run ({exc})")
+                except CancelledError as exc:
+                    raise SweepError(f"lost the Dask scheduler at {self.address}: finished "
+                                         "runs are kept; run again to resume") from exc
+                except Exception as exc:  # noqa: BLE001 - yielded to the campaign
+                    yield spec, exc
+        finally:
+            self._client.cancel(list(futures))
+
+
+def _local_n(address: str) -> int:
+    n = address.removeprefix("local:")
+    if not n.isdigit() or int(n) < 1:
+        raise SweepError(f"--dask {address!r}: expected local:N with N ≥ 1")
+    return int(n)
+
+
+def _connect(client_cls, address: str, timeout_s: float):
+    if "://" not in address:
+        raise SweepError(f"--dask {address!r}: expected tcp://host:port or local:N")
+    try:
+        return client_cls(address, timeout=timeout_s)
+    except (OSError, TimeoutError) as exc:
+        raise SweepError(f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
+                         f"({type(exc).__name__}: {exc}); is `dask scheduler` running?") from None
+
+
+def make_executor(workers: int | None = None, dask: str | None = None) -> Executor:
+    """``--workers N`` (0 = in-process) or ``--dask ADDRESS``; default: one worker per CPU."""
+    if dask is not None and workers is not None:
+        raise SweepError("give either --workers or --dask, not both")
+    if dask is not None:
+        return DaskExecutor(dask)
+    if workers == 0:
+        return SerialExecutor()
+    return LocalPoolExecutor(workers or max(1, multiprocessing.cpu_count()))
+
+
+__all__ = ["DaskExecutor", "Executor", "LocalPoolExecutor", "SerialExecutor", "WorkerLost",
+           "make_executor"]
