@@ -19,9 +19,10 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simran.errors import ScenarioError
+from simran.mac.policies import available_policies, policy_class
 
 # --------------------------------------------------------------------------------------------
 # sections
@@ -153,8 +154,19 @@ class SliceConfig(_Model):
     name: str = Field(min_length=1, max_length=64, description="slice name (unique)")
     tenant: str = Field("default", description="tenant owning the slice")
     quota_pct: float = Field(100.0, ge=0, le=100, description="PRB quota [% of the cell's PRBs]")
-    policy: Literal["rr", "pf", "mr"] = Field("pf", description="intra-slice scheduler: round "
-                                               "robin, proportional fair, max rate")
+    policy: str = Field("pf", description="intra-slice scheduler policy, a name registered in "
+                        "simran.mac.policies: " + ", ".join(
+                            f"{n} = {policy_class(n).description}" for n in available_policies()),
+                        json_schema_extra=lambda schema: schema.update(enum=list(
+                            available_policies())))
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        if v not in available_policies():     # the registry, so a new policy class is accepted
+            raise ValueError(f"unknown policy {v!r}; available: "
+                             f"{', '.join(available_policies())}")
+        return v
 
 
 class SlicingConfig(_Model):

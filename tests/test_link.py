@@ -1,16 +1,19 @@
-"""Tests of simran.radio.link against TS 38.214 / 38.306 / 38.101 values (radio-reference C.1–C.7)."""
+"""Tests of simran.radio.link, .nr_tables and .tbs against TS 38.214 / 38.306 / 38.101 values.
+
+Oracles: the 3GPP table rows and worked numbers of radio-reference C.1–C.7.
+"""
 
 import numpy as np
 import pytest
 
-from simran.radio import link
 from simran.errors import SimranError
+from simran.radio import link, nr_tables, tbs
 
 
 # -------------------------------------------------------------------------------- tables (C.1/C.2)
 @pytest.mark.parametrize("name", ["table1", "table2", "table3"])
 def test_cqi_table_shape_and_cqi0(name):
-    tab = link.cqi_table_array(name)
+    tab = nr_tables.cqi_table_array(name)
     assert tab.shape == (16, 3)
     # CQI 0 is "out of range": efficiency 0
     assert np.all(tab[0] == 0)
@@ -20,10 +23,10 @@ def test_cqi_table_shape_and_cqi0(name):
 @pytest.mark.parametrize("name, n_valid", [("qam64", 29), ("qam256", 28), ("qam64LowSE", 29)])
 def test_mcs_table_reserved_rows_excluded(name, n_valid):
     # TS 38.214 Table 5.1.3.1-1/-3: I_MCS 29..31 reserved; Table 5.1.3.1-2: 28..31 reserved
-    assert link.mcs_table_array(name).shape == (n_valid, 3)
+    assert nr_tables.mcs_table_array(name).shape == (n_valid, 3)
 
 
-@pytest.mark.parametrize("tables", [link.CQI_TABLES, link.MCS_TABLES])
+@pytest.mark.parametrize("tables", [nr_tables.CQI_TABLES, nr_tables.MCS_TABLES])
 def test_efficiency_column_is_spec_rounding(tables):
     # The spec prints efficiency = Q_m * R/1024 rounded half-up to 4 decimals (C.1), e.g.
     # CQI 9 of table 1: 4*616/1024 = 2.40625 -> 2.4063 (half-up, not half-even 2.4062).
@@ -35,9 +38,9 @@ def test_efficiency_column_is_spec_rounding(tables):
 def test_efficiency_monotone_except_known_dip():
     # CQI tables are strictly increasing in efficiency; MCS tables are non-decreasing except
     # Table 5.1.3.1-1 MCS 16 (16QAM 658 -> 2.5703) > MCS 17 (64QAM 438 -> 2.5664).
-    for tab in link.CQI_TABLES.values():
+    for tab in nr_tables.CQI_TABLES.values():
         assert np.all(np.diff(tab[:, 2]) > 0)
-    for name, tab in link.MCS_TABLES.items():
+    for name, tab in nr_tables.MCS_TABLES.items():
         dips = np.flatnonzero(np.diff(tab[:, 2]) < 0)
         assert dips.tolist() == ([16] if name == "qam64" else [])
 
@@ -53,24 +56,24 @@ def test_se_fallback_handles_non_monotone_mcs_table():
 
 def test_selected_spec_table_entries():
     # TS 38.214 Table 5.2.2.1-2 CQI 15: 64QAM, 948 -> 5.5547; CQI 9: 2.4063 (half-up)
-    assert tuple(link.CQI_TABLES["table1"][15]) == (6, 948, 5.5547)
-    assert link.CQI_TABLES["table1"][9, 2] == 2.4063
+    assert tuple(nr_tables.CQI_TABLES["table1"][15]) == (6, 948, 5.5547)
+    assert nr_tables.CQI_TABLES["table1"][9, 2] == 2.4063
     # Table 5.2.2.1-3 CQI 12: 256QAM, 711 -> 5.5547; Table 5.2.2.1-4 CQI 1: QPSK, 30 -> 0.0586
-    assert tuple(link.CQI_TABLES["table2"][12]) == (8, 711, 5.5547)
-    assert tuple(link.CQI_TABLES["table3"][1]) == (2, 30, 0.0586)
+    assert tuple(nr_tables.CQI_TABLES["table2"][12]) == (8, 711, 5.5547)
+    assert tuple(nr_tables.CQI_TABLES["table3"][1]) == (2, 30, 0.0586)
     # Table 5.1.3.1-2 MCS 20 and 26: 256QAM with half-integer code rates 682.5 -> 5.3320,
     # 916.5 -> 7.1602
-    assert tuple(link.MCS_TABLES["qam256"][20]) == (8, 682.5, 5.332)
-    assert tuple(link.MCS_TABLES["qam256"][26]) == (8, 916.5, 7.1602)
+    assert tuple(nr_tables.MCS_TABLES["qam256"][20]) == (8, 682.5, 5.332)
+    assert tuple(nr_tables.MCS_TABLES["qam256"][26]) == (8, 916.5, 7.1602)
     # Table 5.1.3.1-1 MCS 3: QPSK 251 (not 521, a known typo in a public copy) -> 0.4902
-    assert tuple(link.MCS_TABLES["qam64"][3]) == (2, 251, 0.4902)
+    assert tuple(nr_tables.MCS_TABLES["qam64"][3]) == (2, 251, 0.4902)
     # Table 5.1.3.1-3 MCS 28: 64QAM 772 -> 4.5234
-    assert tuple(link.MCS_TABLES["qam64LowSE"][28]) == (6, 772, 4.5234)
+    assert tuple(nr_tables.MCS_TABLES["qam64LowSE"][28]) == (6, 772, 4.5234)
 
 
 def test_unknown_table_names_raise():
     with pytest.raises(SimranError, match="valid: table1, table2, table3"):
-        link.cqi_table_array("table4")
+        nr_tables.cqi_table_array("table4")
     with pytest.raises(ValueError, match="qam1024"):
         link.cqi_to_mcs(5, mcs_table="qam1024")
 
@@ -98,13 +101,13 @@ def test_sinr_to_cqi_lte_fan_thresholds():
     np.testing.assert_array_equal(out, [0, 1, 3, 4, 15])
 
 
-@pytest.mark.parametrize("mapping", link.SINR_CQI_MAPPINGS)
+@pytest.mark.parametrize("mapping", nr_tables.SINR_CQI_MAPPINGS)
 def test_sinr_to_cqi_nan_and_inf(mapping):
     out = link.sinr_to_cqi(np.array([np.nan, -np.inf, np.inf]), mapping=mapping)
     np.testing.assert_array_equal(out, [0, 0, 15])
 
 
-@pytest.mark.parametrize("mapping", link.SINR_CQI_MAPPINGS)
+@pytest.mark.parametrize("mapping", nr_tables.SINR_CQI_MAPPINGS)
 def test_sinr_to_cqi_shape_and_monotone(mapping):
     sinr = np.linspace(-20, 40, 6000).reshape(3, 2000)
     out = link.sinr_to_cqi(sinr, mapping=mapping)
@@ -159,7 +162,7 @@ def test_cqi_to_mcs_reference_rows(cqi_table, mcs_table, expected):
 def test_cqi0_means_no_transmission():
     assert link.cqi_to_mcs(0) == -1
     assert link.mcs_efficiency(-1) == 0.0
-    assert link.tbs_38214(50, -1) == 0
+    assert tbs.tbs_38214(50, -1) == 0
 
 
 def test_cqi_to_mcs_vectorised_and_cached():
@@ -180,7 +183,7 @@ def test_cqi_to_mcs_never_exceeds_cqi_rate_by_much(cqi_table, mcs_table):
     mcs = link.cqi_to_mcs(np.arange(1, 16), cqi_table, mcs_table)
     se_mcs = link.mcs_efficiency(mcs, mcs_table)
     se_cqi = link.cqi_efficiency(np.arange(1, 16), cqi_table)
-    lowest = link.mcs_table_array(mcs_table)[0, 2]
+    lowest = nr_tables.mcs_table_array(mcs_table)[0, 2]
     assert np.all((se_mcs <= se_cqi + 1e-12) | (mcs == 0) & (se_cqi < lowest))
     assert np.all(np.diff(mcs) >= 0)
 
@@ -275,28 +278,28 @@ def test_tbs_small_table_lookup():
     # N'_RE = 12*12 - 12 = 132; N_info = 132 * 120/1024 * 2 = 30.94 <= 3824
     # n = max(3, floor(log2 30.94) - 6) = max(3, -2) = 3; N'_info = max(24, 8*floor(3.87)) = 24
     # smallest table entry >= 24 -> 24
-    assert link.tbs_38214(1, 0) == 24
+    assert tbs.tbs_38214(1, 0) == 24
     # 10 PRB, MCS 4 (Qm 2, R 308): N_RE = 1320; N_info = 1320*308/1024*2 = 794.06
     # n = max(3, 9 - 6) = 3; N'_info = 8*floor(99.26) = 792; smallest entry >= 792 -> 808
-    assert link.tbs_38214(10, 4) == 808
+    assert tbs.tbs_38214(10, 4) == 808
 
 
 def test_tbs_large_one_code_block():
     # 25 PRB, MCS 9 (Qm 2, R 679): N_RE = 3300; N_info = 3300*679/1024*2 = 4376.37 > 3824
     # n = floor(log2(4352.37)) - 5 = 12 - 5 = 7; N'_info = max(3840, 128*round(34.003)) = 4352
     # R > 1/4 and N'_info <= 8424 -> TBS = 8*ceil(4376/8) - 24 = 4376 - 24 = 4352
-    assert link.tbs_38214(25, 9) == 4352
+    assert tbs.tbs_38214(25, 9) == 4352
 
 
 def test_tbs_large_segmented():
     # 52 PRB, MCS 9: N_RE = 6864; N_info = 6864*679/1024*2 = 9102.84
     # n = floor(log2(9078.84)) - 5 = 13 - 5 = 8; N'_info = 256*round(35.46) = 8960
     # R > 1/4, N'_info > 8424 -> C = ceil(8984/8424) = 2; TBS = 16*ceil(8984/16) - 24 = 8968
-    assert link.tbs_38214(52, 9) == 8968
+    assert tbs.tbs_38214(52, 9) == 8968
     # 106 PRB, MCS 27 (Qm 6, R 910): N_RE = 13992; N_info = 13992*910/1024*6 = 74605.78
     # n = floor(log2(74581.78)) - 5 = 16 - 5 = 11; N'_info = 2048*round(36.42) = 73728
     # C = ceil(73752/8424) = 9; TBS = 72*ceil(73752/72) - 24 = 72*1025 - 24 = 73776
-    assert link.tbs_38214(106, 27) == 73776
+    assert tbs.tbs_38214(106, 27) == 73776
 
 
 def test_tbs_low_rate_branch():
@@ -304,14 +307,14 @@ def test_tbs_low_rate_branch():
     # N_info = 36036*120/1024*2*4 = 33783.75; n = floor(log2(33759.75)) - 5 = 10;
     # N'_info = 1024*round(32.97) = 33792; C = ceil(33816/3816) = 9;
     # TBS = 72*ceil(33816/72) - 24 = 72*470 - 24 = 33816
-    assert link.tbs_38214(273, 0, layers=4) == 33816
+    assert tbs.tbs_38214(273, 0, layers=4) == 33816
 
 
 def test_tbs_vectorised_and_n_re_cap():
-    out = link.tbs_38214(np.array([1, 10, 52]), np.array([0, 4, 9]))
+    out = tbs.tbs_38214(np.array([1, 10, 52]), np.array([0, 4, 9]))
     np.testing.assert_array_equal(out, [24, 808, 8968])
     # N'_RE is capped at 156: 14 symbols, 0 DMRS -> 168 -> 156, same as n_symb=13, n_dmrs=0
-    assert link.tbs_38214(20, 10, n_symb=14, n_dmrs=0) == link.tbs_38214(20, 10, n_symb=13,
+    assert tbs.tbs_38214(20, 10, n_symb=14, n_dmrs=0) == tbs.tbs_38214(20, 10, n_symb=13,
                                                                           n_dmrs=0)
 
 
@@ -320,6 +323,6 @@ def test_closed_form_rate_close_to_tbs_rate(cqi):
     # Cross-check C.5 vs C.6: 106 PRB at 30 kHz (2000 slots/s), 14 symbols with 12 DMRS + 12
     # xOverhead REs per PRB -> 144 data REs, close to the closed form's 168*0.86 = 144.48 REs.
     mcs = link.cqi_to_mcs(cqi)
-    tbs_rate = link.tbs_38214(106, mcs, n_symb=14, n_dmrs=12, n_oh=12) * 2000
+    tbs_rate = tbs.tbs_38214(106, mcs, n_symb=14, n_dmrs=12, n_oh=12) * 2000
     closed = 106 * link.rate_per_prb_bps(link.mcs_efficiency(mcs), 30)
     assert abs(tbs_rate / closed - 1) < 0.03

@@ -16,9 +16,15 @@ import math
 
 import numpy as np
 import pytest
-from reference.scheduler_ref import ReferenceScheduler, max_rate_fill_ref, water_level_fill
+from reference.scheduler_ref import (
+    POLICIES,
+    ReferenceScheduler,
+    max_rate_fill_ref,
+    water_level_fill,
+)
 
-from simran.mac.scheduler import SliceScheduler, max_rate_fill, slice_budgets, water_fill
+from simran.mac.fill import max_rate_fill, water_fill
+from simran.mac.scheduler import SliceScheduler, slice_budgets
 
 N_PRB = 106          # 40 MHz at 30 kHz (TS 38.101-1 Table 5.3.2-1)
 TICK_S = 0.005
@@ -27,12 +33,13 @@ TICK_S = 0.005
 BPP_CQI15 = 1.6051e6 * TICK_S
 
 
-def _random_case(rng: np.random.Generator, lending: bool | None = None):
+def _random_case(rng: np.random.Generator, lending: bool | None = None,
+                 policies: tuple[str, ...] = POLICIES):
     """A random tick: cells, slices, policies, quotas (Σ ≤ 100 %), UEs with random state."""
     C = int(rng.integers(1, 5))
     S = int(rng.integers(1, 4))
     U = int(rng.integers(0, 40))
-    policies = [str(p) for p in rng.choice(["rr", "pf", "mr"], size=S)]
+    policies = [str(p) for p in rng.choice(list(policies), size=S)]
     raw = rng.uniform(0, 1, size=(C, S))
     total = rng.uniform(0.3, 1.0, size=(C, 1)) * 100.0
     quota = raw / raw.sum(axis=1, keepdims=True) * total             # rows sum to ≤ 100 %
@@ -232,7 +239,7 @@ def test_matches_reference_scheduler(seed):
                                 case["demand"].tolist(), case["quota"].tolist(),
                                 case["cell_on"].tolist(), TICK_S)
             np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-7, err_msg=str(case))
-            if "pf" in case["policies"]:      # the averages are kept only for PF slices
+            if {"pf", "bet"} & set(case["policies"]):   # averages kept only for PF/BET slices
                 np.testing.assert_allclose(s.avg_bps, ref.avg, rtol=1e-7, atol=1e-6)
             # channel and demand evolve between ticks
             case["bpp"] = case["bpp"] * rng.uniform(0.5, 1.5, size=case["U"])

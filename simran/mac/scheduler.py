@@ -7,14 +7,13 @@ Every tick, for all cells at once:
    100 %, hence a cell never grants more PRBs than it has. With ``lending`` the PRBs a slice leaves
    unused (no UE, or demand met) — and PRBs outside every quota — are lent, in the same tick, to
    the UEs of the same cell that still have demand (in equal shares, water-filling).
-2. **Intra-slice**: the slice's PRBs are shared among its UEs in the cell by a policy:
-
-   * ``rr`` — round robin: equal PRB shares (water-filling: a UE whose demand is met returns the
-     rest to the others);
-   * ``pf`` — proportional fair: shares ∝ the PF metric ``r_u / T_u`` (instantaneous rate over the
-     EWMA throughput). With time-invariant rates the fixed point is ``x_u ∝ 1/x_u``, i.e. equal
-     time shares — the PF optimum on static channels — and a UE above its own average gets more;
-   * ``mr`` — max rate: PRBs go to the UEs with the best rate first, each up to its demand.
+2. **Intra-slice**: the slice's PRBs are shared among its UEs in the cell by the slice's
+   policy, a class registered by name in :mod:`simran.mac.policies` (``rr`` round robin, ``pf``
+   proportional fair, ``mr`` max rate, ``bet`` blind equal throughput, …). Each policy object
+   works on all (cell, slice) groups of its slices at once; the weighted-share policies (rr, pf)
+   are water-filled together in one pass.
+3. **Averages**: if any policy reads it, the EWMA throughput of every active UE is updated,
+   ``T ← (1 − β) T + β · served``, β = tick / ``pf_time_constant_ms`` (T starts at 1 kbit/s).
 
 Shares are *fluid* within a tick: a tick of 5 ms holds ``2^μ · 5`` slots, and a fractional PRB
 share is a share of PRB-slots (time sharing across the tick's slots). This is the usual
@@ -26,7 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-POLICIES = ("rr", "pf", "mr")
+from simran.mac.fill import water_fill
+from simran.mac.policies import WeightedShare, policy_class
+
 _EPS = 1e-9
 
 
@@ -49,72 +50,6 @@ def slice_budgets(quota_pct: np.ndarray, n_prb: int, cell_on: np.ndarray) -> np.
     return np.where(cell_on[:, None], b, 0.0)
 
 
-def water_fill(group: np.ndarray, n_groups: int, budget: np.ndarray, weight: np.ndarray,
-               need: np.ndarray, max_rounds: int = 8) -> np.ndarray:
-    """Share each group's budget among its members ∝ weight, each capped at its need.
-
-    What a member cannot use is redistributed to the others of its group (progressive filling).
-
-    Parameters
-    ----------
-    group : ndarray of int, shape [U]
-        Group of each member (−1 = not participating).
-    n_groups : int
-    budget : ndarray, shape [G]
-        Resource of each group (PRBs).
-    weight : ndarray, shape [U]
-        Positive weight of each member.
-    need : ndarray, shape [U]
-        Most a member can use (may be +inf).
-
-    Returns
-    -------
-    ndarray, shape [U]
-        Allocation; per group the sum is ≤ budget.
-    """
-    alloc = np.zeros(group.shape)
-    # work on the participating members only (compressed index arrays): the same arithmetic in
-    # the same order as on full-length masked arrays, with fewer and shorter numpy calls
-    idx = np.flatnonzero((group >= 0) & (need > _EPS) & (weight > 0))
-    remaining = budget.astype(float)
-    g, w, a, nd = group[idx], weight[idx], np.zeros(idx.size), need[idx]
-    for _ in range(max_rounds):
-        if idx.size == 0:
-            break
-        wsum = np.bincount(g, weights=w, minlength=n_groups)
-        give = np.minimum(remaining[g] * w / wsum[g], nd - a)
-        a += give
-        remaining = np.maximum(remaining - np.bincount(g, weights=give, minlength=n_groups), 0.0)
-        keep = nd - a > _EPS
-        alloc[idx] = a
-        if not keep.all():
-            idx, g, w, a, nd = idx[keep], g[keep], w[keep], a[keep], nd[keep]
-        if not (remaining[g] > _EPS).any():
-            break
-    return alloc
-
-
-def max_rate_fill(group: np.ndarray, n_groups: int, budget: np.ndarray, rate: np.ndarray,
-                  need: np.ndarray) -> np.ndarray:
-    """Give each group's budget to its best-rate members first, each up to its need.
-
-    Ties are broken by member index (lower first), so the result is deterministic.
-    """
-    alloc = np.zeros(group.shape)
-    part = np.flatnonzero((group >= 0) & (need > _EPS) & (rate > 0))
-    if part.size == 0:
-        return alloc
-    g = group[part]
-    order = np.lexsort((part, -rate[part], g))  # by group, then rate desc, then index
-    idx, g = part[order], g[order]
-    cap = np.minimum(need[idx], budget[g])
-    csum = np.cumsum(cap)
-    start = np.searchsorted(g, np.arange(n_groups))          # first row of each group
-    before = csum - cap - np.where(start[g] > 0, csum[start[g] - 1], 0.0)
-    alloc[idx] = np.clip(budget[g] - before, 0.0, cap)
-    return alloc
-
-
 class SliceScheduler:
     """Per-tick PRB allocation for all cells × slices × UEs.
 
@@ -124,22 +59,31 @@ class SliceScheduler:
     n_prb : int
         PRBs per cell (TS 38.101-1 Table 5.3.2-1).
     slice_policy : sequence of str, length S
-        Intra-slice policy per slice (``rr``, ``pf`` or ``mr``).
+        Intra-slice policy per slice: a registered name (:func:`simran.mac.policies.
+        available_policies`).
     lending : bool
         Lend PRBs a slice leaves unused to other slices of the same cell.
     pf_beta : float
-        EWMA weight of the proportional-fair average per tick (tick / time constant).
+        EWMA weight of the throughput average per tick (tick / time constant), read by PF/BET.
     """
 
     def __init__(self, n_cells: int, n_slices: int, n_prb: int, slice_policy, lending: bool,
                  pf_beta: float):
         self.C, self.S, self.n_prb = n_cells, n_slices, int(n_prb)
-        pol = np.asarray([POLICIES.index(p) for p in slice_policy])
-        self.slice_policy = pol
+        names = list(slice_policy)
+        #: one policy object per distinct name, in order of first use
+        self.policies = {nm: policy_class(nm)() for nm in dict.fromkeys(names)}
+        kinds = list(self.policies)
+        self.slice_policy = np.asarray([kinds.index(nm) for nm in names])   # [S] → kind index
+        pols = list(self.policies.values())
+        self._weighted = [(k, p) for k, p in enumerate(pols) if isinstance(p, WeightedShare)]
+        self._own = [(k, p) for k, p in enumerate(pols) if not isinstance(p, WeightedShare)]
+        self._kind_weighted = np.array([isinstance(p, WeightedShare) for p in pols])  # by kind
         self.lending = bool(lending)
         self.pf_beta = float(pf_beta)
         self.avg_bps: np.ndarray | None = None
-        self.uses_pf = bool((pol == 1).any())
+        self.uses_average = any(p.uses_average for p in pols)
+        self._lone_min = all(p.lone_ue_gets_min for p in pols)
         self._groups_of: np.ndarray | None = None   # the serving array the cache below is for
         self._on_of: np.ndarray | None = None       # the cell_on array _all_on is for
         self._all_on = False
@@ -199,14 +143,14 @@ class SliceScheduler:
             need = np.minimum(need, float(self.n_prb))
         if budget is None:
             budget = slice_budgets(quota_pct, self.n_prb, cell_on).ravel()    # [C*S]
-        if self._singleton:
-            # what water_fill's first round gives a lone member, without the round
+        if self._singleton and self._lone_min:
+            # what every policy gives a lone member (water_fill's first round), without a call
             alloc = np.where(ok, np.minimum(budget[self._cs], need), 0.0)
         else:
             group = np.where(ok, self._cs, -1)
-            pol = self.slice_policy[ue_slice]                                  # [U]
+            kind = self.slice_policy[ue_slice]                                 # [U]
             rate = bits_per_prb / tick_s                                       # [U] bit/s per PRB
-            alloc = self._fill(group, self.C * self.S, budget, pol, rate, need)
+            alloc = self._fill(group, self.C * self.S, budget, kind, rate, need)
         if self.lending:
             used = np.bincount(serving[ok], weights=alloc[ok], minlength=self.C)
             spare = np.where(cell_on, self.n_prb - used, 0.0)
@@ -215,21 +159,29 @@ class SliceScheduler:
             # one pool per cell across slices with different policies: shared equally
             # (water-filling), so no policy's metric scale dominates another's
             alloc += water_fill(cgroup, self.C, spare, np.ones(U), left)
-        if self.uses_pf:           # the PF averages are read only by PF slices
+        if self.uses_average:      # the averages are read only by PF / BET slices
             served_bps = alloc * bits_per_prb / tick_s
             self.avg_bps = np.where(active, (1 - self.pf_beta) * self.avg_bps
                                     + self.pf_beta * served_bps, self.avg_bps)
         return alloc
 
-    def _fill(self, group, n_groups, budget, pol, rate, need):
-        """Apply each UE's slice policy within its group."""
+    def _fill(self, group, n_groups, budget, kind, rate, need):
+        """Apply each UE's slice policy within its group (``kind``: policy index per UE)."""
         alloc = np.zeros(group.shape)
-        is_mr = pol == 2
-        if is_mr.any():
-            g = np.where(is_mr, group, -1)
-            alloc += max_rate_fill(g, n_groups, budget, rate, need)
-        if (~is_mr).any():
-            weight = np.where(pol == 1, rate / np.maximum(self.avg_bps, 1.0), 1.0)
-            g = np.where(~is_mr, group, -1)
-            alloc += water_fill(g, n_groups, budget, weight, need)
+        for k, pol in self._own:
+            g = np.where(kind == k, group, -1)
+            alloc += pol.allocate(g, n_groups, budget, rate, need, self.avg_bps, self.pf_beta)
+        if self._weighted:
+            # all weighted-share groups in one water-filling pass (groups never mix policies);
+            # each UE's weight is its own policy's (other UEs' entries are never read)
+            weight = None
+            for k, pol in self._weighted:
+                w = pol.weight(rate, self.avg_bps)
+                if weight is None:
+                    weight = np.full(group.shape, w) if np.ndim(w) == 0 else w
+                else:
+                    weight = np.where(kind == k, w, weight)
+            if self._own:
+                group = np.where(self._kind_weighted[kind], group, -1)
+            alloc += water_fill(group, n_groups, budget, weight, need)
         return alloc

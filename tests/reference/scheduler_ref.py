@@ -1,11 +1,11 @@
-"""A slow, plain-Python reference of :class:`simran.mac.scheduler.SliceScheduler` (style §10 tier 2).
+"""A slow, plain-Python reference of :class:`simran.mac.scheduler.SliceScheduler` (style §10).
 
-Written from the *documented* behaviour (the module docstring of ``simran/scheduler.py`` and
-design §5), not from the vectorised code: plain loops over cells, slices and UEs, lists and
-floats, no numpy. Where the vectorised scheduler uses *progressive filling* (repeated rounds of
-proportional shares), this reference computes the weighted max-min fair ("water-filling")
-allocation directly by its water level: sort the members by need/weight and find the level λ with
-Σ_u min(need_u, λ·w_u) = budget. Both must give the same numbers.
+Written from the *documented* behaviour (the module docstrings of ``simran/mac/scheduler.py`` and
+``simran/mac/policies.py``, design §5), not from the vectorised code: plain loops over cells,
+slices and UEs, lists and floats, no numpy. Where the vectorised scheduler uses *progressive
+filling* (repeated rounds of proportional shares), this reference computes the weighted max-min
+fair ("water-filling") allocation directly by its water level: sort the members by need/weight
+and find the level λ with Σ_u min(need_u, λ·w_u) = budget. Both must give the same numbers.
 
 Semantics (one tick):
 
@@ -14,7 +14,10 @@ Semantics (one tick):
 * budget of (cell c, slice s) = floor(quota[c][s] / 100 · N_PRB), 0 if cell c is off;
 * inside a (cell, slice): ``rr`` weight 1, ``pf`` weight r_u / max(T_u, 1) with r_u the rate
   per PRB [bit/s] and T_u the EWMA throughput [bit/s], both water-filled; ``mr`` best rate first
-  (ties: lower UE index first), each up to its need;
+  (ties: lower UE index first), each up to its need; ``bet`` (blind equal throughput) lifts the
+  lowest expected averages E_u = (1 − β)·T_u + β·r_u·x_u first to a common level L with
+  Σ x_u = budget, x_u = min(need_u, max(0, (L − (1 − β)·T_u) / (β·r_u))) — found here by
+  bisection on L (the vectorised scheduler sorts breakpoints instead);
 * ``lending``: the cell's PRBs not granted in step 1 (N_PRB − Σ granted) are water-filled with
   equal weights among the cell's eligible UEs that still have unmet need;
 * T_u ← (1 − β)·T_u + β·(granted PRBs · bits_per_prb / tick) for active UEs (T starts at
@@ -76,6 +79,49 @@ def max_rate_fill_ref(need: list[float], rate: list[float], budget: float) -> li
     return alloc
 
 
+def bet_fill_ref(need: list[float], rate: list[float], avg: list[float], beta: float,
+                 budget: float) -> list[float]:
+    """Blind equal throughput: raise the lowest expected averages first, by bisection on the level.
+
+    Allocation at level L: x_u(L) = min(need_u, max(0, (L − (1 − β)·T_u) / (β·r_u))), increasing
+    in L; the level is the L with Σ x_u(L) = budget, bracketed by the lowest start and the highest
+    saturation level and halved until the bracket stops shrinking.
+    """
+    n = len(need)
+    alloc = [0.0] * n
+    members = [i for i in range(n) if need[i] > EPS and rate[i] > 0]
+    if not members:
+        return alloc
+    if sum(need[i] for i in members) <= budget:            # every need fits
+        for i in members:
+            alloc[i] = need[i]
+        return alloc
+    if budget <= 0:
+        return alloc
+
+    def x(i: int, level: float) -> float:
+        return min(need[i], max(0.0, (level - (1 - beta) * avg[i]) / (beta * rate[i])))
+
+    lo = min((1 - beta) * avg[i] for i in members)          # nobody served yet: Σ = 0
+    hi = max((1 - beta) * avg[i] + beta * rate[i] * need[i] for i in members)   # all saturated
+    for _ in range(400):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if sum(x(i, mid) for i in members) < budget:
+            lo = mid
+        else:
+            hi = mid
+    level = 0.5 * (lo + hi)
+    for i in members:
+        alloc[i] = x(i, level)
+    return alloc
+
+
+#: the policies this reference implements (every registered policy must have a twin here)
+POLICIES = ("rr", "pf", "mr", "bet")
+
+
 class ReferenceScheduler:
     """Plain-Python twin of :class:`simran.mac.scheduler.SliceScheduler`."""
 
@@ -128,8 +174,13 @@ class ReferenceScheduler:
                 elif pol == "pf":
                     w = [rate[u] / max(self.avg[u], 1.0) for u in members]
                     got = water_level_fill(m_need, w, budget[c][s])
-                else:
+                elif pol == "bet":
+                    got = bet_fill_ref(m_need, [rate[u] for u in members],
+                                       [self.avg[u] for u in members], self.beta, budget[c][s])
+                elif pol == "rr":
                     got = water_level_fill(m_need, [1.0] * len(members), budget[c][s])
+                else:
+                    raise ValueError(f"no reference for policy {pol!r}")
                 for u, g in zip(members, got):
                     alloc[u] = g
         if self.lending:
