@@ -216,8 +216,30 @@ def select(task: str, blocks) -> tuple[str, ...]:
     return tuple(blocks)
 
 
-def describe(names) -> str:
-    """The prompt text of the selected blocks: ``name(signature)`` and docstring of each."""
+def _returns_line(doc: str) -> str:
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == "Returns" and i + 2 < len(lines):
+            return lines[i + 2].strip()
+    return ""
+
+
+def describe(names, compact: bool = False) -> str:
+    """The prompt text of the selected blocks.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Selected blocks.
+    compact : bool
+        ``False``: signature and whole docstring of each block. ``True`` (small contexts such as
+        the embedded model's 2048 tokens): signature, the docstring's summary line and its
+        ``Returns`` line.
+
+    Returns
+    -------
+    str
+    """
     if not names:
         return "No expert blocks are available: write every model yourself (numpy, pandas)."
     parts = ["Expert blocks (import them: from blocks import <name>):"]
@@ -225,5 +247,9 @@ def describe(names) -> str:
         f = REGISTRY[name]
         sig = str(inspect.signature(f))
         doc = inspect.cleandoc(f.__doc__ or "")
-        parts.append(f"def {name}{sig}:\n    " + doc.replace("\n", "\n    "))
+        if compact:
+            summary = doc.split("\n\n")[0].replace("\n", " ")
+            parts.append(f"- {name}{sig}: {summary} Returns {_returns_line(doc)}")
+        else:
+            parts.append(f"def {name}{sig}:\n    " + doc.replace("\n", "\n    "))
     return "\n".join(parts)
