@@ -194,3 +194,30 @@ def test_evaluate_cli_reference_and_replay(tmp_path, capsys):
     replayed = chain.solve("cot", inst, (), evaluate.build_backend(f"replay:{path}"), CFG, [])
     assert replayed.code == first.code and replayed.error == first.error
     assert replayed.backend == "replay"
+
+
+@pytest.mark.slow
+def test_embedded_model_run_completes_with_a_recorded_outcome(inst):
+    # SmolLM2-135M through the whole CoT path: whatever it writes, the run ends with a reason
+    from agents.llm.embedded import EmbeddedBackend, embedded_status
+
+    ok, why = embedded_status()
+    if not ok:
+        pytest.skip(f"embedded backend unavailable: {why}")
+    transcript = []
+    rec = chain.solve("cot", inst, (), EmbeddedBackend(), chain.ChainConfig(max_tokens=64),
+                      transcript)
+    assert rec.llm_calls == 1 and transcript[0]["completion_tokens"] > 0
+    assert rec.success or (rec.stage and rec.reason)
+
+
+def test_each_run_samples_with_its_own_seed():
+    # a task's prompts are identical across runs; independent samples need distinct seeds
+    class Seeded(FakeLLM):
+        seed = 1234
+
+    base = Seeded()
+    assert [evaluate.backend_for_run(base, r).seed for r in (0, 1, 5)] == [1234, 1235, 1239]
+    assert base.seed == 1234
+    plain = FakeLLM()
+    assert evaluate.backend_for_run(plain, 3) is plain

@@ -65,6 +65,22 @@ def build_backend(spec: str):
     return make_backend(spec)
 
 
+def backend_for_run(backend, run: int):
+    """The backend of run ``run``: a copy whose sampling seed is ``seed + run`` when it has one.
+
+    The prompts of a task are the same in every run (the instance's numbers are in the input
+    files), so with one seed every run would sample the same reply; the paper's 20 runs are
+    independent samples. Backends without a seed (replay) are returned unchanged.
+    """
+    if backend is None or not hasattr(backend, "seed"):
+        return backend
+    import copy
+
+    twin = copy.copy(backend)
+    twin.seed = int(backend.seed) + int(run)
+    return twin
+
+
 def _parse_list(text: str, valid, what: str) -> list:
     items = [t.strip() for t in text.split(",") if t.strip()]
     if items == ["all"]:
@@ -177,8 +193,8 @@ def evaluate(methods, tasks, runs: int, block_counts, backend_spec: str | None, 
                             instances[(task, run)] = make_instance(task, run)
                         transcript: list = []
                         rec = solve(method, instances[(task, run)], names,
-                                    None if method == "reference" else backend, config,
-                                    transcript)
+                                    None if method == "reference"
+                                    else backend_for_run(backend, run), config, transcript)
                         for line in transcript:
                             tr_f.write(json.dumps(line, ensure_ascii=False) + "\n")
                         d = rec.to_dict()
