@@ -154,7 +154,7 @@ def test_scripted_bid_rules():
     rng = np.random.default_rng(0)
     assert scripted_bid("normal", 30.0, 0, None, None, None, rng).bid_mbps == 30.0
     assert scripted_bid("agreeable", 30.0, 3, 34.0, None, 30.0, rng).bid_mbps == 34.0  # accepts
-    assert scripted_bid("disagreeable", 0.0, 1, 50.0, None, 0.0, rng).bid_mbps == 10.0
+    assert scripted_bid("disagreeable", 0.0, 1, 50.0, None, 0.0, rng).bid_mbps == 17.5
     assert scripted_bid("toxic", 80.0, 1, 60.0, None, 80.0, rng).bid_mbps == 85.0
     with pytest.raises(NegotiationInputError, match="personality"):
         scripted_bid("greedy", 50.0, 0, None, None, None, rng)

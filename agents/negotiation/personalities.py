@@ -21,14 +21,16 @@ personality    concession  accept within interval (soft pressure)
 =============  ==========  ============  ====================================================
 normal         0.5         2 Mbit/s      bid clipped into the interval
 agreeable      0.8         5 Mbit/s      bid clipped into the interval
-disagreeable   0.2         0.5 Mbit/s    moves 0.2 of the way towards the interval
+disagreeable   0.35        1 Mbit/s      moves half of the way towards the interval
 vulnerable     0.95        10 Mbit/s     bid clipped into the interval
 toxic          none        never         ignored
 =============  ==========  ============  ====================================================
 
 A toxic rule never concedes: it anchors on its intent and overshoots away from the proposal by a
 quarter of the gap (clamped to [0, 100]), and its reasoning uses pressure and injection phrases
-that :mod:`agents.negotiation.arbitral` flags.
+that :mod:`agents.negotiation.arbitral` flags. A non-toxic rule whose bid stays outside the
+interval says so and names the trade-off (the guard-rail's "justify the trade-off explicitly");
+a toxic one does not, so the validation unit rejects its out-of-interval bids.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class ScriptedRule:
 SCRIPTED_RULES = {
     "normal": ScriptedRule(0.5, 2.0, 1.0),
     "agreeable": ScriptedRule(0.8, 5.0, 1.0),
-    "disagreeable": ScriptedRule(0.2, 0.5, 0.2),
+    "disagreeable": ScriptedRule(0.35, 1.0, 0.5),
     "vulnerable": ScriptedRule(0.95, 10.0, 1.0),
     "toxic": ScriptedRule(0.0, -1.0, 0.0, overshoot=0.25),
 }
@@ -177,5 +179,9 @@ def scripted_bid(personality: str, intent_mbps: float, round_k: int,
         bid = _toward(bid, float(interval[0]), float(interval[1]), rule.interval_pull)
     bid = min(max(float(bid), 0.0), 100.0)
     shown = "not made yet" if proposal_mbps is None else f"{proposal_mbps:.1f} Mbit/s"
-    text = _TEXT[personality][int(rng.integers(2))]
-    return ScriptedBid(bid, text.format(intent=intent_mbps, bid=bid, proposal=shown))
+    text = _TEXT[personality][int(rng.integers(2))].format(intent=intent_mbps, bid=bid,
+                                                          proposal=shown)
+    if interval is not None and rule.overshoot == 0 and not interval[0] <= bid <= interval[1]:
+        text += (f" I stay outside the interval [{interval[0]:g}, {interval[1]:g}] and accept "
+                 "that trade-off to protect my goal.")
+    return ScriptedBid(bid, text)
