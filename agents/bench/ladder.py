@@ -10,9 +10,10 @@ For each task, in order, in **one** chat whose history is kept across tasks:
    executed. Each reply of the model is one iteration;
 3. parsed commands are executed on simran (:class:`~agents.bench.executor.Executor`: the
    control surface validates and clamps them) and the task's KPI check runs on the results;
-4. if the check fails, or a guard-rail clamped or rejected a command, the model gets *"I have
-   the following error: … Please try again."* and tries again, up to ``max_iterations`` (3)
-   replies; the task succeeds iff its check passes.
+4. if the check fails, the model gets *"I have the following error: … Please try again."* —
+   the guard-rail interventions (clamped or rejected commands) and the measured KPI — and tries
+   again, up to ``max_iterations`` (3) replies; the task succeeds iff its check passes (a clamp
+   on a passing answer stays in the transcript).
 
 A backend that cannot answer (:class:`~agents.llm.base.BackendUnavailable`: server down, timeout,
 HTTP error) counts as an unparsable, empty reply with its reason recorded; after
