@@ -27,10 +27,7 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
-from simran.radio import antenna, channel, energy, link, topology
-from simran.output.collectors import Collector
 from simran.control import (
-    STATE_CODE,
     ControlSurface,
     SetCellPower,
     SetCellState,
@@ -38,14 +35,18 @@ from simran.control import (
     SetSliceQuota,
     action_to_dict,
 )
-from simran.ue.mobility import RandomWaypoint, RouteFollower, drop_uniform, straight_roads
+from simran.mac.scheduler import SliceScheduler, slice_budgets
+from simran.output.collectors import Collector
+from simran.radio import energy, link
+from simran.radio.handover import A3Handover
+from simran.radio.network import DEFAULT_BS_HEIGHT_M, NetworkState, RadioNetwork
 from simran.rng import Streams
 from simran.scenario import Scenario
-from simran.mac.scheduler import SliceScheduler, slice_budgets
-from simran.ue.traffic import Traffic
-from simran.units import US_PER_S, db_to_lin, dbm_to_w, ms_to_us, s_to_us
+from simran.ue.population import build_population
+from simran.units import US_PER_S, dbm_to_w, ms_to_us, s_to_us
 
-DEFAULT_BS_HEIGHT_M = {"UMa": 25.0, "UMi": 10.0}
+__all__ = ["DEFAULT_BS_HEIGHT_M", "NetworkState", "RunResult", "Simulation", "TickKpis",
+           "run_scenario"]
 
 
 class _UrgentTimeout(simpy.events.Event):
@@ -56,27 +57,6 @@ class _UrgentTimeout(simpy.events.Event):
         self._ok = True
         self._value = None
         env.schedule(self, URGENT, delay)
-
-
-@dataclass
-class NetworkState:
-    """What the control surface may change (and agents observe).
-
-    The arrays are read-only and replaced, never written into, when the control surface changes
-    them (copy-on-write): observations share them without copies, and the kernel recomputes
-    what it derives from one (PRB budgets, powers in W) only when it is a new array.
-    """
-
-    n_cells: int
-    quota_pct: np.ndarray          # [C, S] %
-    tx_power_dbm: np.ndarray       # [C]
-    cell_state: np.ndarray         # [C] 0 on, 1 off, 2 sleep
-    intent_mbps: np.ndarray        # [S] (NaN = none)
-    intent_tol_mbps: np.ndarray    # [S]
-
-    @property
-    def cell_on(self) -> np.ndarray:
-        return self.cell_state == STATE_CODE["on"]
 
 
 @dataclass
@@ -120,9 +100,31 @@ class Simulation:
         self.tick_s = self.tick_us / US_PER_S
         self.duration_us = s_to_us(sc.simulation.duration_s)
         self.slice_names = [s.name for s in sc.slices]
-        self._build_radio()
-        self._build_ues()
-        self._build_mac()
+        # the radio network: cells, control state, link tables (its constants are aliased here)
+        self.radio = radio = RadioNetwork(sc.network, [s.quota_pct for s in sc.slices],
+                                          self.tick_s)
+        self.topo, self.C, self.S = radio.topo, radio.n_cells, radio.n_slices
+        self.n_prb, self.net = radio.n_prb, radio.state
+        self.bs_height_m, self.noise_mw, self.area = radio.bs_height_m, radio.noise_mw, radio.area
+        self.cqi_to_mcs, self.cqi_bits_per_prb_tick = radio.cqi_to_mcs, radio.cqi_bits_per_prb_tick
+        # the UEs, then the channel to them
+        pop = self.population = build_population(sc, self.topo, self.area,
+                                                 self.streams.stream("mobility"), self.tick_us)
+        self.U = pop.n
+        self.ue_xy, self.ue_slice, self.ue_group = pop.xy, pop.slice, pop.group
+        self.ue_is_trace, self.traffic, self.trace_ues = pop.is_trace, pop.traffic, pop.trace_ues
+        self.ue_active = np.ones(self.U, dtype=bool)
+        radio.init_channel(self.streams.stream("channel"), self.ue_xy)
+        self.serving = self._best_cell()
+        # the MAC and the run's state
+        self.scheduler = SliceScheduler(
+            self.C, self.S, self.n_prb, [s.policy for s in sc.slices], sc.slicing.lending,
+            pf_beta=min(1.0, sc.simulation.tick_ms / sc.slicing.pf_time_constant_ms))
+        self.prev_load = np.ones(self.C)   # first tick: assume fully loaded interferers
+        self.last = TickKpis()
+        self.energy_j = np.zeros(self.C)
+        self.handovers = 0
+        self.a3 = A3Handover(sc.network.handover, self.U)
         self.collector = Collector(self)
         self.events_log: list[dict] = []
         self.control = ControlSurface(self.net, self.slice_names,
@@ -137,194 +139,32 @@ class Simulation:
             factory = agent_factory or hooks.build_agent
             self.agents = [factory(self, cfg) for cfg in sc.agents]
 
-    # ---------------------------------------------------------------------- construction ----
-    def _build_radio(self) -> None:
-        n = self.scenario.network
-        if n.layout == "hex":
-            self.topo = topology.hex_grid(n.rings, n.isd_m, sectors=n.sectors)
-        elif n.layout == "hermes10":
-            self.topo = topology.hermes10(n.isd_m)
-            if n.sectors == 1:
-                self.topo = topology.from_sites(self.topo.site_xy, sectors=1, isd_m=n.isd_m)
-        else:
-            xy = np.array([[s.x_m, s.y_m] for s in n.sites], dtype=float)
-            self.topo = topology.from_sites(xy, sectors=n.sectors, isd_m=n.isd_m)
-        self.C = int(self.topo.cell_xy.shape[0])
-        self.S = len(self.scenario.slices)
-        self.n_prb = link.prb_count(n.bandwidth_mhz, n.scs_khz, n.frequency_range)
-        self.bs_height_m = n.bs_height_m or DEFAULT_BS_HEIGHT_M[n.scenario]
-        # per-PRB noise: 12 subcarriers × SCS (C.8)
-        self.noise_mw = float(db_to_lin(channel.thermal_noise_dbm(12 * n.scs_khz * 1e3,
-                                                                  n.noise_figure_db)))
-        # bits one PRB carries in one tick, per MCS index (+1 for "no transmission" = index 0)
-        lut = link.cqi_to_mcs_lut(n.cqi_table, n.mcs_table)            # [16] CQI → MCS (−1)
-        se = np.where(lut >= 0, link.mcs_efficiency(np.maximum(lut, 0), n.mcs_table), 0.0)
-        rate = link.rate_per_prb_bps(se, n.scs_khz, n.layers, n.overhead)   # [16] bit/s per PRB
-        self.cqi_to_mcs = lut
-        self.cqi_bits_per_prb_tick = rate * self.tick_s
-        self.net = NetworkState(
-            n_cells=self.C,
-            quota_pct=np.tile([s.quota_pct for s in self.scenario.slices],
-                              (self.C, 1)).astype(float),
-            tx_power_dbm=np.full(self.C, n.tx_power_dbm, dtype=float),
-            cell_state=np.zeros(self.C, dtype=np.int8),
-            intent_mbps=np.full(self.S, np.nan), intent_tol_mbps=np.zeros(self.S))
-        for a in (self.net.quota_pct, self.net.tx_power_dbm, self.net.cell_state,
-                  self.net.intent_mbps, self.net.intent_tol_mbps):
-            a.flags.writeable = False       # changed copy-on-write by the control surface only
-        lo = self.topo.site_xy.min(axis=0) - n.isd_m / 2
-        hi = self.topo.site_xy.max(axis=0) + n.isd_m / 2
-        self.area = np.array([lo, hi])
-
-    def _build_ues(self) -> None:
-        sc = self.scenario
-        rng = self.streams.stream("mobility")
-        slices, groups, xy, cbr, fb, speed, is_trace = [], [], [], [], [], [], []
-        self._rwp_idx, self._rwp_models, self._veh_idx, self._veh_models = [], [], [], []
-        self.trace_ues = None
-        start = 0
-        for gi, g in enumerate(sc.ue_groups):
-            if g.mobility == "trace":
-                from simran.ue.trace import TraceUEs
-                tu = TraceUEs(self, g, start)
-                n, pos = tu.n, tu.positions()
-                if self.trace_ues is None:
-                    self.trace_ues = tu
-                else:
-                    self.trace_ues.extend(tu)
-            else:
-                n = g.count
-                area = self.area + np.array([[-g.area_margin_m] * 2, [g.area_margin_m] * 2])
-                if g.mobility == "vehicle" and n == 0:   # an empty group has no route model
-                    pos = np.zeros((0, 2))
-                elif g.mobility == "vehicle":
-                    routes = ([np.asarray(g.route, float)] * n if g.route is not None
-                              else straight_roads(rng, n, area))
-                    length = np.array([np.linalg.norm(np.diff(r, axis=0), axis=1).sum()
-                                       for r in routes])
-                    s0 = (np.arange(n) / max(n, 1) + rng.uniform(0, 1 / max(n, 1))) * 2 * length
-                    model = RouteFollower(routes, np.full(n, g.speed_mps), s0)
-                    pos = model.xy.copy()
-                    self._veh_idx.append(np.arange(start, start + n))
-                    self._veh_models.append(model)
-                else:
-                    far = sc.network.isd_m / np.sqrt(3) + g.area_margin_m
-
-                    def sampler(k, area=area, g=g, far=far):
-                        return drop_uniform(rng, k, area, self.topo.site_xy, g.min_distance_m, far)
-                    pos = sampler(n)
-                    if g.mobility == "random_waypoint":
-                        self._rwp_idx.append(np.arange(start, start + n))
-                        self._rwp_models.append(RandomWaypoint(rng, pos, np.full(n, g.speed_mps),
-                                                               area, sampler))
-            slices += [self.slice_names.index(g.slice)] * n
-            groups += [gi] * n
-            xy.append(np.asarray(pos, float).reshape(-1, 2))
-            fb += [g.traffic == "full_buffer"] * n
-            cbr += [g.cbr_mbps * 1e6] * n
-            speed += [g.speed_mps] * n
-            is_trace += [g.mobility == "trace"] * n
-            start += n
-        self.U = start
-        self.ue_slice = np.asarray(slices, dtype=np.int64)
-        self.ue_group = np.asarray(groups, dtype=np.int64)
-        self.ue_xy = np.concatenate(xy) if xy else np.zeros((0, 2))
-        self.ue_is_trace = np.asarray(is_trace, dtype=bool)
-        self.ue_active = np.ones(self.U, dtype=bool)
-        self.traffic = Traffic(np.asarray(fb, bool), np.asarray(cbr, float), self.tick_s)
-        self._init_channel()
-
-    def _build_mac(self) -> None:
-        sc = self.scenario
-        self.scheduler = SliceScheduler(
-            self.C, self.S, self.n_prb, [s.policy for s in sc.slices], sc.slicing.lending,
-            pf_beta=min(1.0, sc.simulation.tick_ms / sc.slicing.pf_time_constant_ms))
-        self.prev_load = np.ones(self.C)   # first tick: assume fully loaded interferers
-        self.last = TickKpis()
-        self.energy_j = np.zeros(self.C)
-        self.handovers = 0
-        self._ho_cand = np.full(self.U, -1)
-        self._ho_since = np.zeros(self.U, dtype=np.int64)
-
     # ---------------------------------------------------------------------- channel ----------
-    def _init_channel(self) -> None:
-        n = self.scenario.network
-        rng = self.streams.stream("channel")
-        n_sites = self.topo.site_xy.shape[0]
-        self._sf_field = channel.CorrelatedField(
-            rng, n_sites, channel.shadow_decorrelation_m(n.scenario, False))
-        self._los_field = channel.CorrelatedField(
-            rng, n_sites, channel.los_correlation_m(n.scenario), kernel="gaussian")
-        self.gain_db = np.zeros((self.C, self.U))
-        self.update_channel()
+    # the large-scale channel belongs to the radio network; these read it (read-only)
+    gain_db = property(lambda self: self.radio.gain_db, doc="Large-scale gain [C, U], dB.")
+    gain_lin = property(lambda self: self.radio.gain_lin, doc="Large-scale gain [C, U], linear.")
+    los = property(lambda self: self.radio.los, doc="LOS state [C, U] of every link.")
 
     def update_channel(self) -> None:
-        """Recompute the large-scale gain [C, U] (antenna − path loss − shadowing) at positions."""
-        n, topo = self.scenario.network, self.topo
-        if self.U == 0:      # a scenario without UEs still runs (idle cells: energy only)
-            self.gain_lin = np.zeros((self.C, 0))
-            self.serving = np.zeros(0, dtype=np.int64)
-            self.los = np.zeros((self.C, 0), dtype=bool)
-            return
-        phi, theta, d2d, _ = antenna.angles(topo.cell_xy, topo.cell_azimuth_deg, self.bs_height_m,
-                                            self.ue_xy, n.ue_height_m)
-        if n.antenna.model == "omni" or n.sectors == 1:
-            g_ant = np.full(phi.shape, n.antenna.max_gain_dbi if n.antenna.model != "omni"
-                            else 0.0)
-        else:
-            g_ant = antenna.sector_gain_dbi(phi, theta, n.antenna.downtilt_deg,
-                                            n.antenna.max_gain_dbi, n.antenna.hpbw_deg,
-                                            n.antenna.hpbw_deg)
-        site = topo.cell_site
-        if n.los_model == "probabilistic":
-            p = channel.los_probability(n.scenario, d2d, n.ue_height_m)
-            los = channel.los_from_field(self._los_field.sample(self.ue_xy)[site], p)
-        else:
-            los = np.full(d2d.shape, n.los_model == "los")
-        pl = channel.pathloss_db(n.scenario, los, d2d, n.carrier_ghz, self.bs_height_m,
-                                 n.ue_height_m)
-        sf = 0.0
-        if n.shadowing:
-            sf = self._sf_field.sample(self.ue_xy)[site] * channel.shadow_sigma_db(n.scenario, los)
-        self.gain_db = g_ant - pl - sf
-        self.gain_lin = db_to_lin(self.gain_db)
-        if not hasattr(self, "serving"):
-            self.serving = self._best_cell()
-        self.los = los
-
-    def _tx_per_prb_mw(self) -> np.ndarray:
-        """Transmit power per PRB [mW], 0 for cells that are off: P_tx − 10·log10(N_PRB)."""
-        p = db_to_lin(self.net.tx_power_dbm - 10 * np.log10(self.n_prb))
-        return np.where(self.net.cell_on, p, 0.0)
+        """Recompute the large-scale gain [C, U] (antenna − path loss − shadowing) at ``ue_xy``."""
+        self.radio.update_channel(self.ue_xy)
 
     def rsrp_dbm(self) -> np.ndarray:
-        """RSRP [dBm] of every cell at every UE, [C, U]: power per RE + gain (TS 38.215 §5.1.1)."""
-        per_re = self.net.tx_power_dbm - 10 * np.log10(12 * self.n_prb)
-        r = per_re[:, None] + self.gain_db
-        return np.where(self.net.cell_on[:, None], r, -np.inf)
+        """RSRP [dBm] of every cell at every UE, [C, U] (TS 38.215 §5.1.1; −inf for cells off)."""
+        return self.radio.rsrp_dbm()
 
     def _best_cell(self) -> np.ndarray:
-        best = np.argmax(self.rsrp_dbm(), axis=0) if self.U else np.zeros(0, dtype=np.int64)
-        if self.trace_ues is not None:
-            best = np.where(self.ue_is_trace, self.trace_ues.cell_of_all(self.U), best)
-        return best.astype(np.int64)
+        """Strongest cell of every UE; a trace UE keeps its trace's cell."""
+        if self.trace_ues is None:
+            return self.radio.best_cell()
+        return self.radio.best_cell(self.ue_is_trace, self.trace_ues.cell_of_all(self.U))
 
     def sinr_db(self, load: np.ndarray | None = None, fading: np.ndarray | None = None
                 ) -> np.ndarray:
-        """Per-UE SINR [dB] with interference weighted by each cell's PRB load.
-
-        SINR_u = h_u P_c G_cu / (Σ_{j≠c} P_j ℓ_j G_ju + N)  (radio-reference C.8), per PRB, with
-        ``fading`` the power gain h_u of the serving link (1 without fast fading).
-        """
-        load = self.prev_load if load is None else load
-        p = self._tx_per_prb_mw()                                     # [C]
-        rx = p[:, None] * self.gain_lin                               # [C, U] mW per PRB
-        sig = rx[self.serving, np.arange(self.U)]
-        interf = (p * load) @ self.gain_lin - sig * load[self.serving]
-        if fading is not None:
-            sig = sig * fading
-        with np.errstate(divide="ignore"):
-            return 10 * np.log10(sig / (np.maximum(interf, 0.0) + self.noise_mw))
+        """Per-UE SINR [dB] on the serving link, interference weighted by each cell's PRB load
+        (default: the last tick's), ``fading`` the serving link's power gain
+        (:meth:`RadioNetwork.sinr_db`)."""
+        return self.radio.sinr_db(self.serving, self.prev_load if load is None else load, fading)
 
     # ---------------------------------------------------------------------- processes --------
     def _tick_proc(self):
@@ -339,7 +179,7 @@ class Simulation:
         all_trace = self.trace_ues is not None and bool(self.ue_is_trace.all())
         nan_sinr = np.full(self.U, np.nan)
         serving_for, cs = None, None
-        net = self.net
+        net, radio = self.net, self.radio
         state_of = quota_of = tx_of = budget_on = power_on = None
         full_buffer = bool(self.traffic.full_buffer.all())
         while env.now < self.duration_us:
@@ -353,7 +193,7 @@ class Simulation:
             else:
                 # block Rayleigh fading of the serving link: |h|² ~ Exp(1), new every tick
                 h = fading_rng.exponential(1.0, self.U) if fading_rng is not None else None
-                sinr = self.sinr_db(fading=h)
+                sinr = radio.sinr_db(self.serving, self.prev_load, h)
                 cqi = link.sinr_to_cqi(sinr, sinr_map).astype(np.int64)
                 if self.trace_ues is not None:
                     tcqi = self.trace_ues.cqi_now(now)                # [U] −1 = not a trace UE
@@ -397,71 +237,35 @@ class Simulation:
     def _mobility_proc(self):
         period_us = ms_to_us(self.scenario.simulation.mobility_period_ms)
         dt = period_us / US_PER_S
-        has_motion = bool(self._rwp_models or self._veh_models)
+        pop = self.population
+        has_motion = pop.moving
         while True:
             yield self.env.timeout(period_us)
             if not has_motion:
                 continue
-            for idx, m in zip(self._rwp_idx, self._rwp_models):
-                self.ue_xy[idx] = m.step(dt)
-            for idx, m in zip(self._veh_idx, self._veh_models):
-                self.ue_xy[idx] = m.step(dt)
+            pop.move(self.ue_xy, dt)
             self.update_channel()
 
     def _measurement_proc(self):
-        ho = self.scenario.network.handover
         period_us = ms_to_us(self.scenario.simulation.measurement_period_ms)
-        ttt_us = ms_to_us(ho.ttt_ms)
         while True:
             yield self.env.timeout(period_us)
-            self._evaluate_handover(ho, ttt_us)
+            self._evaluate_handover()
 
-    def _evaluate_handover(self, ho, ttt_us: int) -> None:
-        """A3 with time-to-trigger; a UE whose serving cell is off re-attaches at once."""
+    def _evaluate_handover(self) -> None:
+        """A3 handover (:class:`~simran.radio.handover.A3Handover`): log and re-attach."""
         if self.U == 0:
             return
         now = self.env.now
-        rsrp = self._filtered_rsrp(ho.l3_filter_k)
-        u = np.arange(self.U)
-        geo = ~self.ue_is_trace
-        best = np.argmax(rsrp, axis=0)
-        serving_rsrp = rsrp[self.serving, u]
-        forced = geo & ~self.net.cell_on[self.serving] & np.isfinite(rsrp[best, u])
-        if ho.enabled:
-            a3 = geo & ~forced & (best != self.serving) & (rsrp[best, u] > serving_rsrp
-                                                            + ho.a3_offset_db)
-        else:
-            a3 = np.zeros(self.U, bool)
-        new_cand = a3 & (self._ho_cand != best)
-        self._ho_cand = np.where(a3, best, -1)
-        self._ho_since = np.where(new_cand, now, self._ho_since)
-        fire = forced | (a3 & (now - self._ho_since >= ttt_us))
-        for ue in np.flatnonzero(fire):
-            kind = "handover_forced" if forced[ue] else "handover"
-            self.log_event(now, kind, cell=int(best[ue]), ue=int(ue),
-                           detail={"from": int(self.serving[ue]), "to": int(best[ue]),
-                                   "rsrp_gain_db": float(rsrp[best[ue], ue] - serving_rsrp[ue])})
-        n_fire = int(fire.sum())
-        self.handovers += n_fire
-        if n_fire:                 # a new array only when someone moves (the tick caches on it)
-            self.serving = np.where(fire, best, self.serving)
-            self._ho_cand = np.where(fire, -1, self._ho_cand)
-
-    def _filtered_rsrp(self, k: int) -> np.ndarray:
-        """Layer-3 filtered RSRP [dBm], [C, U] (TS 38.331 §5.5.3.2, filtering in dB)."""
-        m = self.rsrp_dbm()
-        if k == 0:
-            return m
-        a = 1.0 / 2 ** (k / 4)
-        prev = getattr(self, "_rsrp_l3", None)
-        fin = np.isfinite(m)
-        if prev is None or prev.shape != m.shape:
-            f = m
-        else:
-            # a cell that was off (−inf) restarts its filter at the new measurement
-            f = np.where(fin & np.isfinite(prev), (1 - a) * prev + a * m, m)
-        self._rsrp_l3 = f
-        return f
+        d = self.a3.evaluate(now, self.rsrp_dbm(), self.serving, self.net.cell_on,
+                             ~self.ue_is_trace)
+        for i, ue in enumerate(d.ue):
+            src, dst = int(d.source[i]), int(d.target[i])
+            self.log_event(now, "handover_forced" if d.forced[i] else "handover", cell=dst,
+                           ue=int(ue), detail={"from": src, "to": dst,
+                                               "rsrp_gain_db": float(d.rsrp_gain_db[i])})
+        self.handovers += len(d)
+        self.serving = d.serving    # the same array when nobody moved (the tick caches on it)
 
     # ---------------------------------------------------------------------- control ----------
     def _schedule_events(self) -> None:

@@ -20,10 +20,10 @@ import h5py
 import numpy as np
 import pytest
 
-from simran.radio import channel
 from simran.cli.main import main
 from simran.output.collectors import Collector
 from simran.output.results import load_results
+from simran.radio import channel
 from simran.scenario import Scenario, load_scenario
 from simran.simulation import Simulation, run_scenario
 
@@ -305,7 +305,7 @@ def test_energy_full_load_earth_by_hand():
 def _pin_vehicles_at_route_start(sim):
     """The kernel spreads vehicles along their route with a random phase; put them at the start
     (arc length 0, driving forward) so that the timing below is exact."""
-    for idx, m in zip(sim._veh_idx, sim._veh_models):
+    for idx, m in zip(sim.population.veh_idx, sim.population.veh_models):
         m.s[:] = 0.0
         m.xy = m._positions()
         sim.ue_xy[idx] = m.xy
@@ -495,5 +495,46 @@ def test_l3_filter_follows_the_38331_recursion():
         sim.update_channel()
         m = sim.rsrp_dbm()
         expected = m if expected is None else 0.5 * expected + 0.5 * m
-        np.testing.assert_allclose(sim._filtered_rsrp(4), expected)
-    np.testing.assert_allclose(sim._filtered_rsrp(0), sim.rsrp_dbm())
+        np.testing.assert_allclose(sim.a3.filtered_rsrp(m, 4), expected)
+    np.testing.assert_allclose(sim.a3.filtered_rsrp(sim.rsrp_dbm(), 0), sim.rsrp_dbm())
+
+
+# ----------------------------------------------------------------------- the parts alone -----
+def test_radio_network_population_and_a3_stand_alone(tmp_path):
+    # The radio network, the UE population (with trace UEs) and the A3 evaluation are built from
+    # the scenario's parts without a Simulation, from the same named streams, and give exactly
+    # what the Simulation holds: the kernel only wires them.
+    from simran.radio.handover import A3Handover
+    from simran.radio.network import RadioNetwork
+    from simran.rng import Streams
+    from simran.traces.trace_set import Trace, write_trace_set
+    from simran.ue.population import build_population
+
+    f = write_trace_set(tmp_path / "t.h5", [Trace("a", [0.0, 1.0], [7, 9])], {"licence": "MIT"})
+    trace = {"name": "tr", "slice": "embb", "mobility": "trace", "traffic": "full_buffer",
+             "trace": {"file": str(f), "cell": 2}}
+    sc = load_scenario(_write_scenario(tmp_path / "k.toml", KERNEL_SCENARIO))
+    sc = Scenario.from_dict({**sc.model_dump(), "ue_groups": [
+        *sc.model_dump()["ue_groups"], trace]})
+    sim = Simulation(sc)
+    streams = Streams(sc.simulation.seed)
+    radio = RadioNetwork(sc.network, [s.quota_pct for s in sc.slices], sim.tick_s)
+    pop = build_population(sc, radio.topo, radio.area, streams.stream("mobility"), sim.tick_us)
+    radio.init_channel(streams.stream("channel"), pop.xy)
+    assert pop.n == sim.U and pop.trace_ues.n == 1 and pop.trace_ues.n_ues == sim.U
+    np.testing.assert_array_equal(pop.xy, sim.ue_xy)
+    np.testing.assert_array_equal(pop.slice, sim.ue_slice)
+    np.testing.assert_array_equal(pop.is_trace, sim.ue_is_trace)
+    np.testing.assert_array_equal(radio.gain_db, sim.gain_db)
+    np.testing.assert_array_equal(radio.rsrp_dbm(), sim.rsrp_dbm())
+    serving = radio.best_cell(pop.is_trace, pop.trace_ues.cell_of_all(pop.n))
+    np.testing.assert_array_equal(serving, sim.serving)
+    assert serving[-1] == 2                                     # the trace UE keeps its cell
+    np.testing.assert_array_equal(radio.sinr_db(serving, np.ones(sim.C)), sim.sinr_db())
+    np.testing.assert_array_equal(pop.trace_ues.cqi_now(0), sim.trace_ues.cqi_now(0))
+    # A3 alone on the same measurements hands over the same UEs as the kernel
+    a3 = A3Handover(sc.network.handover, pop.n)
+    d = a3.evaluate(0, radio.rsrp_dbm(), serving, radio.state.cell_on, ~pop.is_trace)
+    sim._evaluate_handover()
+    assert len(d) == sim.handovers
+    np.testing.assert_array_equal(d.serving, sim.serving)

@@ -24,27 +24,49 @@ BLOCK_TICKS = 2000
 
 
 class TraceUEs:
-    """All trace-driven UEs of a simulation (several groups are merged with :meth:`extend`)."""
+    """All trace-driven UEs of a simulation (several groups are merged with :meth:`extend`).
 
-    def __init__(self, sim, group, start: int):
+    Parameters
+    ----------
+    scenario : simran.scenario.Scenario
+        The scenario (its name for errors; trace files resolve against its folder).
+    group : simran.scenario.UEGroupConfig
+        A ``mobility = "trace"`` UE group.
+    start : int
+        Index of the group's first UE among all UEs of the run.
+    n_cells : int
+        Number of cells of the network (``trace.cell`` must be one of them).
+    topology : simran.radio.topology.Topology
+        Cell positions and azimuths (for the nominal UE positions).
+    tick_us : int
+        Scheduler tick, µs.
+    n_ues : int, optional
+        Number of UEs of the whole run; :meth:`set_ue_count` sets it once the population is
+        built (default: ``start`` + this group's UEs).
+    """
+
+    def __init__(self, scenario, group, start: int, n_cells: int, topology, tick_us: int,
+                 n_ues: int | None = None):
         t = group.trace
-        path = sim.scenario.resolve_path(t.file)
+        path = scenario.resolve_path(t.file)
         where = f"ue_groups[{group.name}].trace"
         if not path.exists():
-            raise ScenarioError(sim.scenario.name, [(f"{where}.file", f"trace file {path} "
-                                                     "not found")])
+            raise ScenarioError(scenario.name, [(f"{where}.file", f"trace file {path} "
+                                                 "not found")])
         key = "file"             # trace errors also name the scenario field they come from
         try:
             ts = load_trace_set(path)
             key = "ids" if t.ids is not None else "first"
             self.traces = ts.select(ids=t.ids, first=t.first)
         except TraceError as exc:
-            raise ScenarioError(sim.scenario.name, [(f"{where}.{key}", str(exc))]) from None
-        if t.cell >= sim.C:
-            raise ScenarioError(sim.scenario.name, [(f"{where}.cell", f"cell {t.cell} does not "
-                                                     f"exist (the network has {sim.C} cells)")])
+            raise ScenarioError(scenario.name, [(f"{where}.{key}", str(exc))]) from None
+        if t.cell >= n_cells:
+            raise ScenarioError(scenario.name, [(f"{where}.cell", f"cell {t.cell} does not "
+                                                 f"exist (the network has {n_cells} cells)")])
         self.n = len(self.traces)
-        self.sim = sim
+        self.topo = topology
+        self.tick_us = tick_us
+        self.n_ues = start + self.n if n_ues is None else int(n_ues)
         self.index = np.arange(start, start + self.n)
         self.cells = np.full(self.n, t.cell, dtype=np.int64)
         self.spec = [(t.sampling, t.end, t.offset_s)] * self.n
@@ -52,6 +74,11 @@ class TraceUEs:
         self._block_start = -1
         self._block = np.zeros((self.n, 0), dtype=np.int64)
         self._covers_all: bool | None = None
+
+    def set_ue_count(self, n_ues: int) -> None:
+        """Set the number of UEs of the whole run (the length of :meth:`cqi_now`)."""
+        self.n_ues = int(n_ues)
+        self._covers_all = None
 
     def extend(self, other: TraceUEs) -> None:
         """Merge another group's trace UEs."""
@@ -61,11 +88,12 @@ class TraceUEs:
         self.spec += other.spec
         self.ids += other.ids
         self.n += other.n
+        self.n_ues = max(self.n_ues, other.n_ues)
         self._covers_all = None
 
     def positions(self) -> np.ndarray:
         """Nominal positions [n, 2]: 50 m along the serving cell's boresight."""
-        topo = self.sim.topo
+        topo = self.topo
         az = np.radians(topo.cell_azimuth_deg[self.cells])
         return topo.cell_xy[self.cells] + 50.0 * np.stack([np.cos(az), np.sin(az)], axis=1)
 
@@ -77,23 +105,23 @@ class TraceUEs:
 
     def cqi_now(self, now_us: int) -> np.ndarray:
         """CQI of every UE at ``now_us`` ([U]; −1 = not a trace UE or trace ended)."""
-        tick = self.sim.tick_us
+        tick = self.tick_us
         k = now_us // tick
         if self._block_start < 0 or not (self._block_start <= k <
                                          self._block_start + self._block.shape[1]):
             self._fill(k)
         col = self._block[:, k - self._block_start]
         if self._covers_all is None:      # are these all the simulation's UEs, in order?
-            self._covers_all = bool(self.n == self.sim.U
+            self._covers_all = bool(self.n == self.n_ues
                                     and np.array_equal(self.index, np.arange(self.n)))
         if self._covers_all:
             return col
-        out = np.full(self.sim.U, -1, dtype=np.int64)
+        out = np.full(self.n_ues, -1, dtype=np.int64)
         out[self.index] = col
         return out
 
     def _fill(self, k0: int) -> None:
-        t = (k0 + np.arange(BLOCK_TICKS, dtype=np.int64)) * self.sim.tick_us
+        t = (k0 + np.arange(BLOCK_TICKS, dtype=np.int64)) * self.tick_us
         self._block = np.stack([tr.cqi_at(t, mode=m, end=e, offset_s=o)
                                 for tr, (m, e, o) in zip(self.traces, self.spec)]) \
             if self.n else np.zeros((0, BLOCK_TICKS), dtype=np.int64)
