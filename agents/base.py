@@ -34,8 +34,9 @@ class LLMAgent(Agent):
     schema: dict = {}
     max_tokens: int = 64
 
-    def __init__(self, sim, cfg):
-        super().__init__(sim, cfg)
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        cfg = ctx.cfg
         from agents.llm import make_backend
 
         self._obs = None

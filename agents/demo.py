@@ -21,16 +21,16 @@ class DemoQuotaAgent(LLMAgent):
 
     max_tokens = 24
 
-    def __init__(self, sim, cfg):
-        p = cfg.params
-        self.slice = p.get("slice", sim.slice_names[0])
+    def __init__(self, ctx):
+        p = ctx.params
+        self.slice = p.get("slice", ctx.slice_names[0])
         self.intent = float(p.get("intent_mbps", 50.0))
         self.gain = float(p.get("gain", 0.5))
         self.lo, self.hi = float(p.get("min_quota_pct", 5)), float(p.get("max_quota_pct", 90))
         self.schema = {"type": "object", "additionalProperties": False, "required": ["quota_pct"],
                        "properties": {"quota_pct": {"type": "number", "minimum": self.lo,
                                                     "maximum": self.hi}}}
-        super().__init__(sim, cfg)
+        super().__init__(ctx)
 
     def _state(self, obs):
         s = obs.slice_names.index(self.slice)

@@ -284,6 +284,8 @@ class Scenario(_Model):
     output: OutputConfig = Field(default_factory=OutputConfig)
     #: directory the scenario file lives in (relative paths resolve against it); not serialised
     base_dir: str = Field(".", exclude=True, description="directory of the scenario file")
+    #: the file (or "<dict>") the scenario came from, for error messages; not serialised
+    source: str = Field("<dict>", exclude=True, description="scenario file, for error messages")
 
     @model_validator(mode="after")
     def _cross_checks(self):
@@ -318,7 +320,7 @@ class Scenario(_Model):
     def from_dict(cls, data: dict, source: str = "<dict>", base_dir: str | Path = ".") -> Scenario:
         """Validate a raw document; raise :class:`ScenarioError` listing every problem."""
         try:
-            scen = cls.model_validate({**data, "base_dir": str(base_dir)})
+            scen = cls.model_validate({**data, "base_dir": str(base_dir), "source": str(source)})
         except ValidationError as exc:
             raise ScenarioError(source, _problems(exc)) from None
         return scen

@@ -69,6 +69,8 @@ class TickKpis:
     cell_slice_mbps: np.ndarray | None = None    # [C, S]
     cell_slice_prb: np.ndarray | None = None     # [C, S]
     cell_prb_util: np.ndarray | None = None      # [C]
+    ue_sinr_db: np.ndarray | None = None         # [U] (NaN for trace UEs)
+    ue_cqi: np.ndarray | None = None             # [U]
 
 
 @dataclass
@@ -88,8 +90,9 @@ class Simulation:
     Parameters
     ----------
     scenario : Scenario
-    agent_factory : callable(sim, AgentConfig) -> agent, optional
-        Builds agents (default: :func:`simran.hooks.build_agent` via the registry).
+    agent_factory : callable(AgentContext, cls) -> agent, optional
+        Replaces the constructor call of each agent (default ``cls(ctx)``; see
+        :func:`simran.hooks.build_agents`).
     """
 
     def __init__(self, scenario: Scenario, agent_factory=None):
@@ -133,11 +136,9 @@ class Simulation:
         self._schedule_events()
         self.agents = []
         self.decision_log = None
-        if sc.agents:
-            from simran import hooks
-            self.decision_log = hooks.DecisionLog()
-            factory = agent_factory or hooks.build_agent
-            self.agents = [factory(self, cfg) for cfg in sc.agents]
+        if sc.agents:                  # agents get a context, never this object (design §3)
+            from simran.hooks import build_agents
+            self.agents, self.decision_log, self.bus = build_agents(self, agent_factory)
 
     # ---------------------------------------------------------------------- channel ----------
     # the large-scale channel belongs to the radio network; these read it (read-only)
@@ -178,6 +179,7 @@ class Simulation:
         # needed (it is NaN for trace UEs in the KPIs anyway)
         all_trace = self.trace_ues is not None and bool(self.ue_is_trace.all())
         nan_sinr = np.full(self.U, np.nan)
+        nan_sinr.flags.writeable = False
         serving_for, cs = None, None
         net, radio = self.net, self.radio
         state_of = quota_of = tx_of = budget_on = power_on = None
@@ -229,7 +231,7 @@ class Simulation:
             cs_mbps = cs_bits / tick_s / 1e6
             for a in (bits, prb, cs_mbps, cs_prb, load):   # agents observe these without copies
                 a.flags.writeable = False
-            self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load)
+            self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
             self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw)
             self.prev_load = load
             yield _UrgentTimeout(env, self.tick_us)

@@ -35,8 +35,8 @@ def scenario(agents, **over):
 class SetQuotaOnce(Agent):
     """Sets slice 'a' to params.quota once, at its first observation; records what it saw."""
 
-    def __init__(self, sim, cfg):
-        super().__init__(sim, cfg)
+    def __init__(self, ctx):
+        super().__init__(ctx)
         self.seen = []
 
     def decide(self, obs):
@@ -126,9 +126,12 @@ def test_guard_rails_clamp_or_reject(quota, verdict, applied):
 
 @register_agent("test_pinger")
 class Pinger(Agent):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.got = []
+
     def decide(self, obs):
-        got = [(m.src, m.payload, m.t_sent_us, m.t_deliver_us, obs.t_us) for m in obs.inbox]
-        self.sim.__dict__.setdefault("_got", {}).setdefault(self.name, []).extend(got)
+        self.got += [(m.src, m.payload, m.t_sent_us, m.t_deliver_us, obs.t_us) for m in obs.inbox]
         if self.name == "p1" and obs.t_us == 100_000:
             self.send("p2", {"bid": 1.5}, delay_ms=30)
         return None
@@ -138,7 +141,7 @@ def test_messages_are_delivered_in_simulated_time():
     agents = [{"name": n, "kind": "test_pinger", "period_ms": 50, "latency": "fixed:0"}
               for n in ("p1", "p2")]
     sim = run(scenario(agents))
-    got = sim._got["p2"]
+    got = sim.agents[1].got
     assert got == [("p1", {"bid": 1.5}, 100_000, 130_000, 150_000)]
 
 

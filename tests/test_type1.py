@@ -19,8 +19,8 @@ from agents.symbiotic.metrics import (
     series_from_results,
     series_from_sim,
 )
-from agents.symbiotic.pcontrol import (
-    Cluster,
+from agents.symbiotic.pcontrol import Cluster
+from agents.symbiotic.plant import (
     EnforcementTracker,
     closed_form_iterations,
     kp_stability_bound,
@@ -78,13 +78,13 @@ def test_stability_bound_from_the_link_tables(tmp_path):
     # 12·14·2000·5.5547·(1 − 0.14) = 1.6051 Mbit/s; 106 PRB → c_max = 1.06 · 1.6051 = 1.7014
     # Mbit/s per %, the whole cell 170.1 Mbit/s; the stability bound 2/c_max = 1.1755.
     sim = simran.Simulation(scenario(const_traces(tmp_path), "c15", [pcontrol(0.75)]))
-    assert rate_per_pct_mbps(sim, 15) * 100 == pytest.approx(170.14, abs=0.01)
-    assert kp_stability_bound(sim) == pytest.approx(2 / 1.70139, rel=1e-4)
+    assert rate_per_pct_mbps(sim.agents[0].ctx, 15) * 100 == pytest.approx(170.14, abs=0.01)
+    assert kp_stability_bound(sim.agents[0].ctx) == pytest.approx(2 / 1.70139, rel=1e-4)
 
 
 def first_enforcement(tmp_path, cqi, kp, quota):
     sim = run(scenario(const_traces(tmp_path, (cqi,)), f"c{cqi}", [pcontrol(kp)], quota=quota))
-    c = float(rate_per_pct_mbps(sim, cqi))
+    c = float(rate_per_pct_mbps(sim.agents[0].ctx, cqi))
     y0 = math.floor(quota / 100 * sim.n_prb + 1e-9) * c / (sim.n_prb / 100)   # whole PRBs
     return sim.agents[0].enforcements[0], closed_form_iterations(20.0 - y0, 5.0, kp, c), kp * c
 

@@ -57,9 +57,9 @@ from simran.units import ms_to_us
 class _SliceActor:
     """Mixin: the slice/cell an agent controls and what it reads from an observation."""
 
-    def _setup_slice(self, sim, p) -> None:
-        self.slice = p.get("slice", sim.slice_names[0])
-        self.s = sim.slice_names.index(self.slice)
+    def _setup_slice(self, ctx, p) -> None:
+        self.slice = p.get("slice", ctx.slice_names[0])
+        self.s = ctx.slice_index(self.slice)
         self.cell = int(p.get("cell", 0))
 
     def _read(self, obs) -> tuple[float, float, float, float]:
@@ -78,7 +78,7 @@ class _SliceActor:
         """Table-4 metrics of the run, ``type1.*`` (:mod:`agents.symbiotic.metrics`)."""
         from agents.symbiotic.metrics import live_metrics
 
-        return live_metrics(self.sim, self)
+        return live_metrics(self.ctx, self)
 
 
 # ------------------------------------------------------------------------------ BO ---------------
@@ -134,10 +134,10 @@ class BayesOptQuota(_SliceActor, Agent):
     ``xi`` (0.01), ``probe_latency_ms`` ([400, 4000]; ``[]`` = use the agent's ``latency``).
     """
 
-    def __init__(self, sim, cfg):
-        super().__init__(sim, cfg)
-        p = cfg.params
-        self._setup_slice(sim, p)
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        p = ctx.params
+        self._setup_slice(ctx, p)
         self.obs_q: deque = deque(maxlen=int(p.get("window", 10)))
         self.obs_f: deque = deque(maxlen=self.obs_q.maxlen)
         self.length, self.noise = float(p.get("length", 0.1)), float(p.get("noise", 0.01))
@@ -171,10 +171,10 @@ class QLearningQuota(_SliceActor, Agent):
     ``steps_pct`` ([−10, −5, −2, −1, 0, 1, 2, 5, 10]), ``edges_tol`` ([−4, −2, −1, 1, 2, 4]).
     """
 
-    def __init__(self, sim, cfg):
-        super().__init__(sim, cfg)
-        p = cfg.params
-        self._setup_slice(sim, p)
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        p = ctx.params
+        self._setup_slice(ctx, p)
         self.alpha, self.gamma = float(p.get("alpha", 0.5)), float(p.get("gamma", 0.9))
         self.epsilon = float(p.get("epsilon", 0.1))
         self.steps = np.asarray(p.get("steps_pct", [-10, -5, -2, -1, 0, 1, 2, 5, 10]), float)
@@ -227,15 +227,15 @@ class LLMQuota(_SliceActor, LLMAgent):
     schema = {"type": "object", "additionalProperties": False, "required": ["prb"],
               "properties": {"prb": {"type": "number", "minimum": 0, "maximum": 100}}}
 
-    def __init__(self, sim, cfg):
-        p = cfg.params
-        self._setup_slice(sim, p)
+    def __init__(self, ctx):
+        p = ctx.params
+        self._setup_slice(ctx, p)
         n = int(p.get("memory", 0))
         self.memory: deque | None = deque(maxlen=n) if n > 0 else None
         self.on_reject = p.get("on_reject", "keep")
         self.max_tokens = int(p.get("max_tokens", 16))
         self._state = None
-        super().__init__(sim, cfg)
+        super().__init__(ctx)
 
     def messages(self, obs):
         target, tol, y, q = self._state

@@ -45,7 +45,8 @@ import math
 from collections import deque
 
 from agents.base import LLMAgent
-from agents.symbiotic.pcontrol import PController, kp_stability_bound
+from agents.symbiotic.pcontrol import PController
+from agents.symbiotic.plant import kp_stability_bound
 from simran.errors import SimranError
 from simran.hooks import Decision, register_agent
 
@@ -111,21 +112,21 @@ class KpMetaTuner(LLMAgent):
     paper's Listing 4 log), ``on_reject`` (``"keep"`` | ``"policy"``), ``max_tokens`` (24).
     """
 
-    def __init__(self, sim, cfg):
-        p = cfg.params
+    def __init__(self, ctx):
+        p, name = ctx.params, ctx.name
         self.tau = float(p.get("tau", 2.0))
         self.memory = deque(maxlen=int(p.get("memory", 10)))
         self.kp_step = float(p.get("kp_step", 0.4))
-        self.kp_bound = kp_stability_bound(sim)
+        self.kp_bound = kp_stability_bound(ctx)
         self.kp_min = float(p.get("kp_min", 0.1))
         self.kp_max = float(p.get("kp_max", math.floor(self.kp_bound * 10 - 1e-9) / 10))
         if not 0 < self.kp_min <= self.kp_max < self.kp_bound:
-            raise SimranError(f"agent {cfg.name}: need 0 < kp_min ≤ kp_max < stability bound "
+            raise SimranError(f"agent {name}: need 0 < kp_min ≤ kp_max < stability bound "
                               f"{self.kp_bound:.3f}, got {self.kp_min}, {self.kp_max}")
         self.target_kpi = float(p.get("target_kpi", 1.7))
         self.on_reject = p.get("on_reject", "keep")
         if self.on_reject not in ("keep", "policy"):
-            raise SimranError(f"agent {cfg.name}: on_reject must be 'keep' or 'policy'")
+            raise SimranError(f"agent {name}: on_reject must be 'keep' or 'policy'")
         self.max_tokens = int(p.get("max_tokens", 24))
         self.schema = {"type": "object", "additionalProperties": False, "required": ["Kp"],
                        "properties": {"Kp": {"type": "number", "exclusiveMinimum": 0,
@@ -135,11 +136,12 @@ class KpMetaTuner(LLMAgent):
         self.cluster = None
         self.skipped_busy = 0
         self._wake = None
-        super().__init__(sim, cfg)
+        super().__init__(ctx)
 
     # -- wiring ------------------------------------------------------------------------------
     def _find_controller(self) -> PController:
-        for a in self.sim.agents:
+        for name in self.ctx.peers():
+            a = self.ctx.peer(name)
             if isinstance(a, PController) and self.controller_name in (None, a.name):
                 return a
         which = f"named {self.controller_name!r}" if self.controller_name else "at all"
@@ -156,11 +158,11 @@ class KpMetaTuner(LLMAgent):
         self.controller = self._find_controller()
         self.controller.add_cluster_listener(self._on_cluster)
         while True:
-            self._wake = self.env.event()
+            self._wake = self.ctx.event()
             self.cluster = yield self._wake
-            latency_us = self.step(int(self.env.now))
+            latency_us = self.step(self.ctx.now_us)
             if latency_us > 0:
-                yield self.env.timeout(latency_us)
+                yield self.ctx.timeout(latency_us)
 
     def step(self, t0: int) -> int:
         c = self.cluster

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.symbiotic.pcontrol import EnforcementTracker
+from agents.symbiotic.plant import EnforcementTracker, rate_per_prb_mbps
 
 ACTOR_KINDS = ("pcontrol", "bo_quota", "qlearning_quota", "llm_quota")
 """Agent kinds that set the slice's quota themselves."""
@@ -123,41 +123,77 @@ def _pick_agents(kinds: dict[str, str]) -> tuple[str | None, str | None]:
     return actor, (tuner if tuner is not None else actor)
 
 
-def capacity_per_tick(sim, s: int, n_ticks: int) -> np.ndarray | None:
-    """N_PRB · r_PRB(CQI_k) of the slice's only trace UE at every tick (None otherwise)."""
-    from agents.symbiotic.pcontrol import rate_per_prb_mbps
+def capacity_per_tick(view, s: int, n_ticks: int) -> np.ndarray | None:
+    """N_PRB · r_PRB(CQI_k) of the slice's only trace UE at every tick (None otherwise).
 
-    tu = sim.trace_ues
-    ues = np.flatnonzero(sim.ue_slice == s)
-    if tu is None or ues.size != 1 or ues[0] not in tu.index:
+    ``view``: an agent's :class:`simran.hooks.AgentContext` (or :class:`ScenarioView`).
+    """
+    ues = np.flatnonzero(np.asarray(view.ue_slice) == s)
+    if ues.size != 1:
         return None
-    j = int(np.flatnonzero(tu.index == ues[0])[0])
-    mode, end, offset = tu.spec[j]
-    t_us = np.arange(n_ticks, dtype=np.int64) * sim.tick_us
-    cqi = tu.traces[j].cqi_at(t_us, mode=mode, end=end, offset_s=offset)
-    return sim.n_prb * rate_per_prb_mbps(sim)[np.maximum(cqi, 0)]
+    t_us = np.arange(n_ticks, dtype=np.int64) * view.tick_us
+    cqi = view.trace_cqi(int(ues[0]), t_us)
+    if cqi is None:
+        return None
+    return view.n_prb * rate_per_prb_mbps(view)[np.maximum(cqi, 0)]
+
+
+def series_from_ctx(ctx, slice_name: str | None = None, cell: int = 0) -> RunSeries:
+    """Build the :class:`RunSeries` of a run from an agent's context (at the end of the run)."""
+    if ctx.kpi_period_us != ctx.tick_us:
+        raise ValueError("Type I metrics need per-tick KPIs: set output.kpi_period_ms = "
+                         "simulation.tick_ms")
+    t_end, _, sl = ctx.kpi_history()
+    s = ctx.slice_index(slice_name) if slice_name else 0
+    K = t_end.size
+    target, tol = intent_per_tick(_intents_from_events(ctx.action_history()), K, ctx.tick_us)
+    rows = ctx.decisions("*")
+    kinds = ctx.peers()
+    actor, slow = _pick_agents(kinds)
+    ctrl = next((n for n, k in kinds.items() if k == "pcontrol"), None)
+    return RunSeries(
+        tick_ms=ctx.tick_us / 1e3, t_s=t_end - ctx.tick_s,
+        thr_mbps=sl["throughput_mbps"][:, cell, s].astype(float),
+        quota_pct=sl["quota_pct"][:, cell, s].astype(float), target_mbps=target, tol_mbps=tol,
+        capacity_mbps=capacity_per_tick(ctx, s, K), actor=[r for r in rows if r["agent"] == actor],
+        slow=[r for r in rows if r["agent"] == slow],
+        kp=list(ctx.peer(ctrl).kp_history) if ctrl is not None else [])
 
 
 def series_from_sim(sim, slice_name: str | None = None, cell: int = 0) -> RunSeries:
-    """Build the :class:`RunSeries` of a finished :class:`simran.Simulation`."""
-    coll = sim.collector
-    if coll.period_us != sim.tick_us:
-        raise ValueError("Type I metrics need per-tick KPIs: set output.kpi_period_ms = "
-                         "simulation.tick_ms")
-    t_end, _, sl, _, _ = coll.trimmed()
-    s = sim.slice_names.index(slice_name) if slice_name else 0
-    K = t_end.size
-    target, tol = intent_per_tick(_intents_from_events(sim.events_log), K, sim.tick_us)
-    rows = sim.decision_log.rows if sim.decision_log is not None else []
-    actor, slow = _pick_agents({a.name: a.kind for a in sim.agents})
-    ctrl = next((a for a in sim.agents if getattr(a, "kind", "") == "pcontrol"), None)
-    return RunSeries(
-        tick_ms=sim.tick_us / 1e3, t_s=t_end - sim.tick_s,
-        thr_mbps=sl["throughput_mbps"][:, cell, s].astype(float),
-        quota_pct=sl["quota_pct"][:, cell, s].astype(float), target_mbps=target, tol_mbps=tol,
-        capacity_mbps=capacity_per_tick(sim, s, K), actor=[r for r in rows if r["agent"] == actor],
-        slow=[r for r in rows if r["agent"] == slow],
-        kp=list(ctrl.kp_history) if ctrl is not None else [])
+    """Build the :class:`RunSeries` of a finished :class:`simran.Simulation` (through the
+    context of its first agent: the metrics read only what an agent may read)."""
+    if not sim.agents:
+        raise ValueError("Type I metrics need a run with agents (decision rows)")
+    return series_from_ctx(sim.agents[0].ctx, slice_name, cell)
+
+
+class ScenarioView:
+    """What :func:`capacity_per_tick` reads, for a scenario without a run: the link tables
+    (:func:`simran.radio.link.link_table`), the UEs' slices and the trace UEs' CQI (a results
+    file does not store the traces) — no simulation is built."""
+
+    def __init__(self, scenario):
+        from simran.radio.network import RadioNetwork
+        from simran.rng import Streams
+        from simran.ue.population import build_population
+        from simran.units import ms_to_us
+
+        self.tick_us = ms_to_us(scenario.simulation.tick_ms)
+        radio = RadioNetwork(scenario.network, [s.quota_pct for s in scenario.slices],
+                             self.tick_us / 1e6)
+        pop = build_population(scenario, radio.topo, radio.area,
+                               Streams(scenario.simulation.seed).stream("mobility"), self.tick_us)
+        self.n_prb, self.rate_per_prb_mbps = radio.link.n_prb, radio.link.rate_per_prb_mbps
+        self.ue_slice, self._tu = pop.slice, pop.trace_ues
+
+    def trace_cqi(self, ue: int, t_us: np.ndarray) -> np.ndarray | None:
+        tu = self._tu
+        if tu is None or ue not in tu.index:
+            return None
+        j = int(np.flatnonzero(tu.index == ue)[0])
+        mode, end, offset = tu.spec[j]
+        return tu.traces[j].cqi_at(t_us, mode=mode, end=end, offset_s=offset)
 
 
 def series_from_results(results, slice_name: str | None = None, cell: int = 0,
@@ -168,7 +204,6 @@ def series_from_results(results, slice_name: str | None = None, cell: int = 0,
     results files do not store it). The capacity comes from rebuilding the network.
     """
     from simran.scenario import Scenario
-    from simran.simulation import Simulation
 
     sc = results.scenario
     tick_ms = float(sc["simulation"]["tick_ms"])
@@ -189,7 +224,7 @@ def series_from_results(results, slice_name: str | None = None, cell: int = 0,
     kinds.update({r["agent"]: r["kind"] for r in rows})     # registered names of module:Class
     actor, slow = _pick_agents(kinds)
     kp = _kp_from_rows(sc, rows)
-    net = Simulation(Scenario.from_dict({**sc, "agents": []}, base_dir=base_dir))
+    net = ScenarioView(Scenario.from_dict({**sc, "agents": []}, base_dir=base_dir))
     s_idx = [x["name"] for x in sc["slices"]].index(name)
     return RunSeries(
         tick_ms=tick_ms, t_s=sl["t_s"].to_numpy(float) - tick_ms / 1e3,
@@ -278,13 +313,14 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x)))) if x.size else math.nan
 
 
-def live_metrics(sim, controller=None, prefix: str = "type1.") -> dict[str, float]:
-    """:func:`metrics` of a finished simulation with names prefixed for the run summary.
+def live_metrics(ctx, controller=None, prefix: str = "type1.") -> dict[str, float]:
+    """:func:`metrics` of a finished run, from an agent's context, with names prefixed for the
+    run summary.
 
     Empty when KPIs are not recorded every tick (iterations need per-tick throughput).
     """
-    if sim.collector.period_us != sim.tick_us:
+    if ctx.kpi_period_us != ctx.tick_us:
         return {}
     name = getattr(controller, "slice", None)
     cell = getattr(controller, "cell", 0)
-    return {prefix + k: v for k, v in metrics(series_from_sim(sim, name, cell)).items()}
+    return {prefix + k: v for k, v in metrics(series_from_ctx(ctx, name, cell)).items()}

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from agents.symbiotic.plant import Enforcement, EnforcementTracker
 from simran.control import SetIntent, SetSliceQuota
 from simran.hooks import Agent, register_agent
 from simran.units import US_PER_S
@@ -58,101 +59,6 @@ TUNED_KP = 0.75
 """Hand-tuned gain of papers/004 §5.1.1 [% of PRBs per Mbit/s]."""
 UNTUNED_KP = 0.10
 """Untuned gain of papers/004 §5.1.1 [% of PRBs per Mbit/s]."""
-
-
-# ------------------------------------------------------------------------------ plant ----------
-def rate_per_prb_mbps(sim) -> np.ndarray:
-    """Rate of one PRB per CQI index [Mbit/s], shape [16] (0 for CQI 0), from the sim's tables."""
-    return sim.cqi_bits_per_prb_tick / sim.tick_s / 1e6
-
-
-def rate_per_pct_mbps(sim, cqi) -> np.ndarray:
-    """Plant gain c: slice throughput per % of quota at a CQI [Mbit/s per %]: N_PRB/100 · r_PRB."""
-    return sim.n_prb / 100.0 * rate_per_prb_mbps(sim)[np.asarray(cqi)]
-
-
-def best_case_rate_per_pct_mbps(sim) -> float:
-    """c_max: the plant gain at the best CQI of the cell's tables [Mbit/s per %]."""
-    return float(sim.n_prb / 100.0 * rate_per_prb_mbps(sim).max())
-
-
-def kp_stability_bound(sim) -> float:
-    """Largest gain stable at every CQI: 2 / c_max [% per Mbit/s] (radio-reference A.1)."""
-    return 2.0 / best_case_rate_per_pct_mbps(sim)
-
-
-def closed_form_iterations(e0_mbps: float, tol_mbps: float, kp: float, c: float) -> int:
-    """Iterations of ``e_{k+1} = (1 − Kp·c)·e_k`` until ``|e| ≤ tol`` (radio-reference A.1).
-
-    ``ceil(ln(tol/|e0|) / ln|1 − Kp·c|)``; 0 if already inside, a huge number if it never gets
-    there (``|1 − Kp·c| ≥ 1``), 1 for a deadbeat gain.
-    """
-    if abs(e0_mbps) <= tol_mbps:
-        return 0
-    rho = abs(1.0 - kp * c)
-    if rho == 0.0:
-        return 1
-    if rho >= 1.0:
-        return 10**9
-    return math.ceil(math.log(tol_mbps / abs(e0_mbps)) / math.log(rho) - 1e-12)
-
-
-# ------------------------------------------------------------------------------ ι ---------------
-@dataclass
-class Enforcement:
-    """One intent enforcement: ticks [k_start, k_end) out of band, ι iterations."""
-
-    k_start: int
-    k_end: int
-    iterations: int
-    converged: bool
-    kp: float = math.nan
-
-
-class EnforcementTracker:
-    """Counts iterations ι per intent enforcement (definition in the module docstring).
-
-    Parameters
-    ----------
-    max_iterations : int or None
-        Close an enforcement as unconverged after this many iterations (None: never).
-    """
-
-    def __init__(self, max_iterations: int | None = None):
-        self.max_iterations = max_iterations
-        self.k0: int | None = None            # start of the open enforcement
-        self.band: tuple[float, float] | None = None
-
-    def step(self, k: int, y: float, target: float, tol: float, excused: bool = False
-             ) -> Enforcement | None:
-        """Feed iteration k's measurement; return the enforcement that it completes, if any.
-
-        ``excused``: the band is out of reach at k (the channel cannot carry the intent, or the
-        controller is saturated at its quota limit); an open enforcement is closed uncounted and
-        none opens until the band is reachable again.
-        """
-        band = (target, tol)
-        if band != self.band:
-            self.band, self.k0 = band, None         # a new intent: an open one is superseded
-        if excused:
-            self.k0 = None
-            return None
-        inside = abs(y - target) <= tol
-        done = None
-        if self.k0 is not None:
-            n = k - self.k0
-            if inside:
-                done, self.k0 = Enforcement(self.k0, k, n, True), None
-            elif self.max_iterations is not None and n >= self.max_iterations:
-                done, self.k0 = Enforcement(self.k0, k, n, False), None
-        if self.k0 is None and not inside:
-            self.k0 = k
-        return done
-
-    def restart(self, k: int) -> None:
-        """Restart the count of an open enforcement at k (the gain changed)."""
-        if self.k0 is not None:
-            self.k0 = k
 
 
 # ------------------------------------------------------------------------------ the agent -------
@@ -185,11 +91,11 @@ class PController(Agent):
     otherwise the intent comes from scenario events).
     """
 
-    def __init__(self, sim, cfg):
-        super().__init__(sim, cfg)
-        p = cfg.params
-        self.slice = p.get("slice", sim.slice_names[0])
-        self.s = sim.slice_names.index(self.slice)
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        p = ctx.params
+        self.slice = p.get("slice", ctx.slice_names[0])
+        self.s = ctx.slice_index(self.slice)
         self.cell = int(p.get("cell", 0))
         self.kp = float(p.get("kp", TUNED_KP))
         self.q_lo = float(p.get("quota_min_pct", 0.0))
@@ -206,9 +112,8 @@ class PController(Agent):
         self._q: float | None = None                  # the controller's own (float) quota
         self._sent: float | None = None               # the last quota sent to the RAN
         if "intent_mbps" in p:
-            sim.control.submit(SetIntent(self.slice, float(p["intent_mbps"]),
-                                         float(p.get("intent_tolerance_mbps", 0.0))),
-                               0, origin=f"agent:{self.name}")
+            ctx.submit(SetIntent(self.slice, float(p["intent_mbps"]),
+                                 float(p.get("intent_tolerance_mbps", 0.0))), at_us=0)
 
     def first_observation_us(self) -> int:
         return 0                   # act on the very first tick, like the rest of its life
@@ -230,7 +135,7 @@ class PController(Agent):
         """Take a new gain (validated by the caller); the current cluster starts afresh."""
         self.kp = float(kp)
         self.kp_history.append((t_us / US_PER_S, self.kp, source))
-        self.tracker.restart(int(-(-t_us // self.sim.tick_us)))   # first tick under the new gain
+        self.tracker.restart(int(-(-t_us // self.ctx.tick_us)))   # first tick under the new gain
         self._cluster = Cluster(int(t_us), self.kp)
 
     # -- the loop --------------------------------------------------------------------------------
@@ -244,7 +149,7 @@ class PController(Agent):
         q_ran = float(obs.quota_pct[self.cell, self.s])
         q = self._q if q_ran == self._sent else q_ran       # resync if someone else changed it
         saturated = (q >= self.q_hi and y < target - tol) or (q <= self.q_lo and y > target + tol)
-        done = self.tracker.step(obs.t_us // self.sim.tick_us, y, target, tol, saturated)
+        done = self.tracker.step(obs.t_us // self.ctx.tick_us, y, target, tol, saturated)
         if done is not None:
             self._completed(done, obs.t_us)
         self._q = q_new = min(max(q + self.kp * (target - y), self.q_lo), self.q_hi)  # Eq. 1, 2
@@ -256,7 +161,7 @@ class PController(Agent):
 
     def _prbs(self, q: float) -> int:
         """PRBs the scheduler grants for quota q: floor(q/100 · N_PRB) (scheduler.slice_budgets)."""
-        return math.floor(q / 100.0 * self.sim.n_prb + 1e-9)
+        return math.floor(q / 100.0 * self.ctx.n_prb + 1e-9)
 
     def _completed(self, e: Enforcement, t_us: int) -> None:
         e.kp = self.kp
@@ -276,4 +181,4 @@ class PController(Agent):
         """
         from agents.symbiotic.metrics import live_metrics
 
-        return live_metrics(self.sim, self)
+        return live_metrics(self.ctx, self)

@@ -362,6 +362,14 @@ class LinkTable:
     bits_per_prb_tick: np.ndarray
     peak_rate_bps: float
 
+    @property
+    def rate_per_prb_mbps(self) -> np.ndarray:
+        """Rate of one PRB per CQI [Mbit/s], shape [16], as agents see it
+        (:attr:`simran.hooks.AgentContext.rate_per_prb_mbps`): ``bits_per_prb_tick / tick_s``."""
+        out = self.bits_per_prb_tick / self.tick_s / 1e6
+        out.flags.writeable = False
+        return out
+
 
 def link_table(network, tick_ms: float) -> LinkTable:
     """CQI → MCS → rate tables of a carrier, without building a simulation.

@@ -70,6 +70,8 @@ class RadioNetwork:
     bs_height_m : float
     noise_mw : float
         Thermal noise in one PRB (12 subcarriers × SCS) with the UE noise figure, mW.
+    link : simran.radio.link.LinkTable
+        The carrier's link tables (:func:`simran.radio.link.link_table`).
     cqi_to_mcs : ndarray [16]
         CQI → MCS index (−1 = no transmission at CQI 0).
     cqi_bits_per_prb_tick : ndarray [16]
@@ -98,17 +100,15 @@ class RadioNetwork:
             self.topo = topology.from_sites(xy, sectors=n.sectors, isd_m=n.isd_m)
         C = self.n_cells = int(self.topo.cell_xy.shape[0])
         S = self.n_slices = len(quota_pct)
-        self.n_prb = link.prb_count(n.bandwidth_mhz, n.scs_khz, n.frequency_range)
+        # the link tables: N_PRB, CQI → MCS, bits one PRB carries in one tick (TS 38.214/38.306)
+        self.link = link.link_table(n, tick_s * 1e3)
+        self.n_prb = self.link.n_prb
         self.bs_height_m = n.bs_height_m or DEFAULT_BS_HEIGHT_M[n.scenario]
         # per-PRB noise: 12 subcarriers × SCS (C.8)
         self.noise_mw = float(db_to_lin(channel.thermal_noise_dbm(12 * n.scs_khz * 1e3,
                                                                   n.noise_figure_db)))
-        # bits one PRB carries in one tick, per MCS index (+1 for "no transmission" = index 0)
-        lut = link.cqi_to_mcs_lut(n.cqi_table, n.mcs_table)            # [16] CQI → MCS (−1)
-        se = np.where(lut >= 0, link.mcs_efficiency(np.maximum(lut, 0), n.mcs_table), 0.0)
-        rate = link.rate_per_prb_bps(se, n.scs_khz, n.layers, n.overhead)   # [16] bit/s per PRB
-        self.cqi_to_mcs = lut
-        self.cqi_bits_per_prb_tick = rate * tick_s
+        self.cqi_to_mcs = self.link.cqi_to_mcs                          # [16] CQI → MCS (−1)
+        self.cqi_bits_per_prb_tick = self.link.bits_per_prb_tick         # [16] bits per PRB
         self.state = NetworkState(
             n_cells=C,
             quota_pct=np.tile(list(quota_pct), (C, 1)).astype(float),
