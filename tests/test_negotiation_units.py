@@ -147,7 +147,7 @@ def test_scripted_bid_is_deterministic_and_rng_only_picks_the_text():
         assert a == b
         bids.add(a.bid_mbps)
         texts.add(a.reasoning)
-    assert bids == {50.0} and len(texts) == 2
+    assert bids == {52.0} and len(texts) == 2
 
 
 def test_scripted_bid_rules():

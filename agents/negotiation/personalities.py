@@ -19,7 +19,7 @@ This module has two separate things:
 =============  ==========  ============  ====================================================
 personality    concession  accept within interval (soft pressure)
 =============  ==========  ============  ====================================================
-normal         0.5         2 Mbit/s      bid clipped into the interval
+normal         0.6         3 Mbit/s      bid clipped into the interval
 agreeable      0.8         5 Mbit/s      bid clipped into the interval
 disagreeable   0.35        1 Mbit/s      moves half of the way towards the interval
 vulnerable     0.95        10 Mbit/s     bid clipped into the interval
@@ -75,7 +75,7 @@ class ScriptedRule:
 
 
 SCRIPTED_RULES = {
-    "normal": ScriptedRule(0.5, 2.0, 1.0),
+    "normal": ScriptedRule(0.6, 3.0, 1.0),
     "agreeable": ScriptedRule(0.8, 5.0, 1.0),
     "disagreeable": ScriptedRule(0.35, 1.0, 0.5),
     "vulnerable": ScriptedRule(0.95, 10.0, 1.0),
