@@ -82,6 +82,9 @@ class RunResult:
     wall_s: float
     backends: dict = field(default_factory=dict)
     run_info: dict = field(default_factory=dict)
+    reports: dict = field(default_factory=dict)
+    """{agent name: lines} from agents that tell what happened (``run_report()``), e.g. the
+    rounds, bids and consensus of a negotiation; ``simran run`` prints them."""
 
 
 class Simulation:
@@ -384,5 +387,6 @@ def run_scenario(scenario: Scenario, out_path: str | Path | None = None, *, quie
     if out_path is not None:
         path = results.write_results(out_path, sim, summary, run_info)
     backends = {a.name: a.backend_description() for a in sim.agents} if sim.agents else {}
+    reports = {a.name: lines for a in sim.agents if (lines := list(a.run_report()))}
     return RunResult(summary=summary, results_path=path, wall_s=wall, backends=backends,
-                     run_info=run_info)
+                     run_info=run_info, reports=reports)

@@ -138,6 +138,10 @@ def cmd_run(args) -> int:
         for name, desc in res.backends.items():
             print(f"agent {name}: {desc}")
     if not args.quiet:
+        for name, lines in res.reports.items():       # e.g. a negotiation's rounds and consensus
+            print(f"agent {name}:")
+            for line in lines:
+                print(f"  {line}")
         print(f"{scen.name}: {scen.simulation.duration_s:g} simulated s in {res.wall_s:.2f} "
               f"wall s ({res.run_info['sim_s_per_wall_s']:.1f}× real time)")
         print(_summary_table(res.summary))

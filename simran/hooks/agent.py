@@ -108,6 +108,15 @@ class Agent:
         """Simulated time of the first observation (default: one period in)."""
         return self.period_us
 
+    def summary_metrics(self) -> dict[str, float]:
+        """Run-level metrics of this agent, merged into the run summary at the end (flat
+        names with a prefix of the agent's family, e.g. ``type1.rmse_mbps``)."""
+        return {}
+
+    def run_report(self) -> list[str]:
+        """Lines telling what this agent did, printed by ``simran run`` (default: none)."""
+        return []
+
     # -- helpers for subclasses -----------------------------------------------------------
     def observe(self) -> Observation:
         """Build the observation of now (drains the inbox)."""
