@@ -14,8 +14,7 @@ Quick use::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from simran._version import __version__  # noqa: E402
 from simran.campaigns.analysis import load_campaign  # noqa: E402
 from simran.errors import ScenarioError, SimranError, TraceError  # noqa: E402
 from simran.output.results import Results, load_results  # noqa: E402

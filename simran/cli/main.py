@@ -183,7 +183,7 @@ def cmd_summary(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="simran", description="Multi-cell RAN simulator with "
                                 "time-scaled agents.")
-    from simran import __version__
+    from simran._version import __version__
 
     p.add_argument("--version", action="version", version=f"simran {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")

@@ -12,7 +12,7 @@ module                    what it holds
 ========================  =================================================================
 """
 
-from simran.hooks.agent import LOOP_BUDGET_MS, Agent, build_agents
+from simran.hooks.agent import LOOP_BUDGET_MS, Agent
 from simran.hooks.context import AgentContext, Observation
 from simran.hooks.decisions import DECISION_COLUMNS, Decision, DecisionLog, DecisionRecord
 from simran.hooks.messages import (
@@ -24,7 +24,13 @@ from simran.hooks.messages import (
     parallel_decide,
     run_round,
 )
-from simran.hooks.registry import AgentLoadError, agent_class, register_agent, registered_kinds
+from simran.hooks.registry import (
+    AgentLoadError,
+    agent_class,
+    build_agents,
+    register_agent,
+    registered_kinds,
+)
 
 __all__ = [
     "LOOP_BUDGET_MS", "Agent", "build_agents", "AgentContext", "Observation", "DECISION_COLUMNS",

@@ -35,7 +35,7 @@ from simran.errors import ScenarioError
 from simran.hooks.context import AgentContext, Observation
 from simran.hooks.decisions import NO_DECISION, Decision, DecisionLog, DecisionRecord, worst_verdict
 from simran.hooks.latency import parse_latency_spec
-from simran.hooks.messages import Message, MessageBus
+from simran.hooks.messages import Message
 from simran.units import US_PER_S, ms_to_us
 
 LOOP_BUDGET_MS = {"rt": 10.0, "near_rt": 1000.0, "non_rt": 60_000.0}
@@ -249,27 +249,3 @@ class Agent:
         row.t_apply_s = arrive / US_PER_S
         row.note = (row.note + "; " if row.note else "") + f"round {request.round_id}"
         return arrive, lat, row.decision_id
-
-
-def build_agents(sim, factory=None) -> tuple[list[Agent], DecisionLog, MessageBus]:
-    """Build every agent of ``sim.scenario`` with its context (the kernel calls this).
-
-    ``factory(ctx, cls)`` may replace the constructor call (tests use it to wrap agents).
-    Every ``kind`` is resolved and checked (an agent class, see :mod:`simran.hooks.registry`)
-    before any agent is constructed.
-    """
-    from simran.hooks.registry import resolve_agent
-
-    sc = sim.scenario
-    classes = [resolve_agent(sc, i, cfg) for i, cfg in enumerate(sc.agents)]
-    log = DecisionLog()
-    sim.decision_log = log
-    bus = MessageBus(sim.env)
-    agents = []
-    for cls, cfg in zip(classes, sc.agents):
-        ctx = AgentContext(sim, cfg, bus, kind=getattr(cls, "kind", cls.__name__))
-        agent = factory(ctx, cls) if factory is not None else cls(ctx)
-        ctx._agent = agent
-        bus.register(agent)
-        agents.append(agent)
-    return agents, log, bus

@@ -75,9 +75,7 @@ def datasets_dir() -> Path:
     env = os.environ.get("SIMRAN_DATASETS")
     if env:
         return Path(env)
-    import simran
-
-    return Path(simran.__file__).resolve().parent.parent / "datasets"
+    return Path(__file__).resolve().parents[2] / "datasets"
 
 
 def _float(path: Path, row: int, field: str, text: str) -> float:

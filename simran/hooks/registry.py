@@ -27,6 +27,10 @@ import sys
 from pathlib import Path
 
 from simran.errors import ScenarioError, SimranError
+from simran.hooks.agent import Agent
+from simran.hooks.context import AgentContext
+from simran.hooks.decisions import DecisionLog
+from simran.hooks.messages import MessageBus
 
 ENTRY_POINT_GROUP = "simran.agents"
 _REGISTRY: dict[str, type] = {}
@@ -53,8 +57,6 @@ def registered_kinds() -> list[str]:
 
 
 def _check_agent_class(obj, kind: str) -> type:
-    from simran.hooks.agent import Agent
-
     if not isinstance(obj, type):
         raise AgentLoadError(f"{kind!r} is a {type(obj).__name__}, not an agent class "
                              "(a subclass of simran.hooks.Agent); nothing was called")
@@ -159,3 +161,25 @@ def resolve_agent(scenario, index: int, cfg) -> type:
         return agent_class(cfg.kind, scenario.base_dir)
     except SimranError as exc:
         raise ScenarioError(scenario.source, [(f"agents.{index}.kind", str(exc))]) from None
+
+
+def build_agents(sim, factory=None) -> tuple[list[Agent], DecisionLog, MessageBus]:
+    """Build every agent of ``sim.scenario`` with its context (the kernel calls this).
+
+    ``factory(ctx, cls)`` may replace the constructor call (tests use it to wrap agents).
+    Every ``kind`` is resolved and checked (an agent class, see :mod:`simran.hooks.registry`)
+    before any agent is constructed.
+    """
+    sc = sim.scenario
+    classes = [resolve_agent(sc, i, cfg) for i, cfg in enumerate(sc.agents)]
+    log = DecisionLog()
+    sim.decision_log = log
+    bus = MessageBus(sim.env)
+    agents = []
+    for cls, cfg in zip(classes, sc.agents):
+        ctx = AgentContext(sim, cfg, bus, kind=getattr(cls, "kind", cls.__name__))
+        agent = factory(ctx, cls) if factory is not None else cls(ctx)
+        ctx._agent = agent
+        bus.register(agent)
+        agents.append(agent)
+    return agents, log, bus

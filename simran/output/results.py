@@ -48,7 +48,7 @@ def code_version() -> dict:
 
     Computed once per process; ``--no-optional-locks`` keeps ``git status`` from taking the index
     lock (many sweep workers may ask at once)."""
-    from simran import __version__
+    from simran._version import __version__
 
     out = {"simran_version": __version__, "git_commit": "", "git_dirty": False}
     root = Path(__file__).resolve().parents[2]
