@@ -214,3 +214,29 @@ def test_decision_record_reads_and_writes_like_a_dict():
         row["nope"]
     cols = log.columns()
     assert cols["status"][0] == "applied" and cols["n_actions"][0] == 1
+
+
+# ------------------------------------------------------------------------------ channel ------
+def _field_sample_unbuffered(f, xy):
+    """CorrelatedField.sample as written before its work buffers (fresh arrays per call)."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    out = np.empty((f.n_fields, xy.shape[0]))
+    chunk = max(1, 1_000_000 // max(1, xy.shape[0] * f.n_sinusoids))
+    for start in range(0, f.n_fields, chunk):
+        sl = slice(start, start + chunk)
+        arg = xy @ f.wave_vectors[sl].transpose(0, 2, 1)
+        arg += f.phases[sl, None, :]
+        out[sl] = np.cos(arg.astype(np.float32)).sum(axis=-1, dtype=np.float64)
+    return f._amplitude * out
+
+
+@pytest.mark.parametrize("kernel", ["exponential", "gaussian"])
+def test_field_sample_with_kept_buffers_equals_fresh_arrays(kernel):
+    from simran.radio.channel import CorrelatedField
+
+    rng = np.random.default_rng(3)
+    # 40 fields × 600 points × 64 sinusoids: several chunks, the last one shorter
+    f = CorrelatedField(np.random.default_rng(5), 40, 37.0, kernel=kernel)
+    for n in (600, 600, 7, 600, 0, 1):     # reused, resized, empty
+        xy = rng.uniform(-2000, 2000, (n, 2))
+        assert np.array_equal(f.sample(xy), _field_sample_unbuffered(f, xy))
