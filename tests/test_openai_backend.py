@@ -184,8 +184,11 @@ def test_llm_agent_in_a_simulation_uses_the_openai_backend(monkeypatch, tmp_path
         bodies = list(srv.bodies)
     assert "openai m1" in run.backends["quota-tuner"]
     dec = simran.load_results(tmp_path / "r.h5").decisions
-    assert len(bodies) == len(dec) == 3
+    assert len(bodies) == len(dec) == 2                     # observes at t = 1 s and 2 s
     assert bodies[0]["response_format"]["json_schema"]["schema"]["required"] == ["quota_pct"]
-    assert list(dec["backend"]) == ["openai"] * 3
+    assert list(dec["backend"]) == ["openai"] * 2
     assert json.loads(dec["parsed"].iloc[0]) == {"quota_pct": 55}
-    assert dec["status"].iloc[1] != dec["status"].iloc[0]      # the prose reply was not applied
+    assert dec["validation"].iloc[0] == "ok"
+    # the prose reply is rejected by validation; the agent's deterministic rule decides instead
+    assert dec["validation"].iloc[1].startswith("rejected: not JSON")
+    assert "55.0" not in dec["actions"].iloc[1]
