@@ -170,12 +170,33 @@ def test_factory_openai_spec_falls_back_to_the_policy_when_the_server_dies(monke
     assert "HTTP 500" in reply.fallback_reason
 
 
+def _satisfying(schema: dict) -> dict:
+    """A reply valid for a flat object schema: the first enum value or a number in range."""
+    out = {}
+    for key in schema.get("required", []):
+        prop = schema["properties"][key]
+        if "enum" in prop:
+            out[key] = prop["enum"][0]
+        elif prop.get("type") in ("number", "integer"):
+            lo, hi = prop.get("minimum", 0), prop.get("maximum", prop.get("minimum", 0) + 2)
+            out[key] = (lo + hi) // 2 if prop["type"] == "integer" else (lo + hi) / 2
+        else:
+            out[key] = "x"
+    return out
+
+
 def test_llm_agent_in_a_simulation_uses_the_openai_backend(monkeypatch, tmp_path):
-    """The demo quota agent, built by the factory from its scenario's backend spec."""
+    """The quickstart's LLM agent, built by the factory from its scenario's backend spec: the
+    first reply satisfies the agent's schema, the second is prose."""
     import simran
 
-    replies = iter(['{"quota_pct": 55}', "I think 60 would be nice"] + ['{"quota_pct": 50}'] * 9)
-    with OpenAICompatServer(lambda m, s: next(replies), models=["m1"]) as srv:
+    sent = []
+
+    def responder(messages, schema):
+        sent.append(schema)
+        return json.dumps(_satisfying(schema)) if len(sent) == 1 else "I think 60 would be nice"
+
+    with OpenAICompatServer(responder, models=["m1"]) as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.url)
         scen = simran.load_scenario("scenarios/quickstart.toml", [
             "simulation.duration_s=3", "agents.0.backend=openai:m1",
@@ -185,10 +206,10 @@ def test_llm_agent_in_a_simulation_uses_the_openai_backend(monkeypatch, tmp_path
     assert "openai m1" in run.backends["quota-tuner"]
     dec = simran.load_results(tmp_path / "r.h5").decisions
     assert len(bodies) == len(dec) == 2                     # observes at t = 1 s and 2 s
-    assert bodies[0]["response_format"]["json_schema"]["schema"]["required"] == ["quota_pct"]
+    assert bodies[0]["response_format"]["type"] == "json_schema"
+    assert bodies[0]["response_format"]["json_schema"]["schema"] == sent[0]
     assert list(dec["backend"]) == ["openai"] * 2
-    assert json.loads(dec["parsed"].iloc[0]) == {"quota_pct": 55}
+    assert json.loads(dec["parsed"].iloc[0]) == _satisfying(sent[0])
     assert dec["validation"].iloc[0] == "ok"
     # the prose reply is rejected by validation; the agent's deterministic rule decides instead
     assert dec["validation"].iloc[1].startswith("rejected: not JSON")
-    assert "55.0" not in dec["actions"].iloc[1]
