@@ -3,15 +3,18 @@
 Each shortcut of the per-tick loop (``benchmarks/bench_type1.py``: one route went from 16× to
 ~60× real time) is checked against the path it short-cuts, on inputs where the shortcut applies:
 
-* the EARTH model without per-call validation (:class:`simran.radio.energy.CellPowerModel`) equals the
-  validated :func:`simran.radio.energy.cell_power_w` bit for bit;
+* the EARTH model without per-call validation (:class:`simran.radio.energy.CellPowerModel`)
+  equals the validated :func:`simran.radio.energy.cell_power_w` bit for bit;
 * a scheduler group with one UE gets ``min(budget, need)`` — what water-filling gives a lone
   member — and an all-full-buffer tick (``demand_bits=None``) equals demands of +inf;
 * per-tick KPI records written in blocks equal the accumulate-and-average records, bit for bit,
   with handovers and a cell switched off inside a block;
 * the network state is copy-on-write and read-only, so an observation is a snapshot that no later
   action changes and that no agent can write into;
-* a decision-log record behaves as the dict it replaced.
+* a decision-log record behaves as the dict it replaced;
+* the channel (issue 18): correlated fields sampled with kept work buffers equal fresh arrays;
+  angles, LOS, path loss and shadowing computed once per site equal the per-cell computation;
+  the SINR with the serving links' powers cached equals the uncached formula.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ import pytest
 from reference.scheduler_ref import ReferenceScheduler
 
 from simran.control import ControlSurface, SetCellPower, SetSliceQuota
-from simran.radio.energy import BS_TYPES, CellPowerModel, cell_power_w
 from simran.hooks import DECISION_COLUMNS, Agent, DecisionLog, DecisionRecord, register_agent
-from simran.scenario import apply_overrides, read_toml
 from simran.mac.scheduler import SliceScheduler
+from simran.radio.energy import BS_TYPES, CellPowerModel, cell_power_w
+from simran.scenario import apply_overrides, read_toml
 from simran.simulation import NetworkState, Simulation
 
 REPO = Path(__file__).resolve().parent.parent
@@ -240,3 +243,81 @@ def test_field_sample_with_kept_buffers_equals_fresh_arrays(kernel):
     for n in (600, 600, 7, 600, 0, 1):     # reused, resized, empty
         xy = rng.uniform(-2000, 2000, (n, 2))
         assert np.array_equal(f.sample(xy), _field_sample_unbuffered(f, xy))
+
+
+def test_angles_of_co_sited_cells_equal_per_cell_angles():
+    from simran.radio import antenna, topology
+
+    topo = topology.hex_grid(1, 500.0, sectors=3)          # 7 sites × 3 co-sited sectors
+    ue = np.random.default_rng(2).uniform(-900, 900, (50, 2))
+    got = antenna.angles(topo.cell_xy, topo.cell_azimuth_deg, 25.0, ue, 1.5)
+    for c in range(topo.cell_xy.shape[0]):                 # one cell at a time: no sharing
+        one = antenna.angles(topo.cell_xy[c:c + 1], topo.cell_azimuth_deg[c:c + 1], 25.0, ue,
+                             1.5)
+        for a, b in zip(got, one):
+            assert np.array_equal(a[c], b[0])
+
+
+@pytest.mark.parametrize("layout", ["hermes10", "hex1"])
+def test_channel_per_site_equals_channel_per_cell(layout):
+    from simran.radio.network import RadioNetwork
+    from simran.scenario import Scenario
+
+    data = read_toml(REPO / "scenarios" / "perf_300ue.toml")
+    if layout == "hex1":
+        data = apply_overrides(data, {"network.layout": "hex", "network.rings": 1,
+                                      "network.scenario": "UMi"})
+    net_cfg = Scenario.from_dict(data).network
+    ue = np.random.default_rng(4).uniform(-700, 700, (80, 2))
+    nets = []
+    for per_site in (True, False):
+        net = RadioNetwork(net_cfg, [50, 30, 20], TICK_S)
+        assert net._site_first_cell is not None
+        if not per_site:
+            net._site_first_cell = None                    # the general, per-cell path
+        net.init_channel(np.random.default_rng(9), ue)
+        net.update_channel(ue + 3.0)
+        nets.append(net)
+    a, b = nets
+    assert np.array_equal(a.gain_db, b.gain_db) and np.array_equal(a.los, b.los)
+    assert np.array_equal(a.gain_lin, b.gain_lin)
+
+
+def _sinr_db_uncached(net, serving, load, fading=None):
+    """RadioNetwork.sinr_db as written before its cache of the serving links' powers."""
+    p = net.tx_per_prb_mw()
+    rx = p[:, None] * net.gain_lin
+    sig = rx[serving, np.arange(serving.shape[0])]
+    interf = (p * load) @ net.gain_lin - sig * load[serving]
+    if fading is not None:
+        sig = sig * fading
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(sig / (np.maximum(interf, 0.0) + net.noise_mw))
+
+
+def test_sinr_with_cached_serving_powers_equals_uncached():
+    sim = Simulation(_scenario_from(REPO / "scenarios" / "perf_300ue.toml",
+                                   {"simulation.duration_s": 0.1}))
+    net, rng = sim.radio, np.random.default_rng(1)
+    ctl = sim.control
+    for step in range(12):
+        load = rng.uniform(0, 1, sim.C)
+        fading = rng.exponential(1.0, sim.U) if step % 3 == 0 else None
+        if step == 4:
+            ctl.apply(SetCellPower(power_dbm=30.0, cell=3))          # a new power array
+        if step == 6:
+            from simran.control import SetCellState
+            ctl.apply(SetCellState(state="off", cell=5))             # sig = 0: −inf SINR
+        if step == 8:
+            sim.serving = np.roll(sim.serving, 1)                    # a new serving array
+        if step == 10:
+            sim.ue_xy += 20.0
+            sim.update_channel()                                     # a new channel
+        got = net.sinr_db(sim.serving, load, fading)
+        assert np.array_equal(got, _sinr_db_uncached(net, sim.serving, load, fading))
+        assert np.array_equal(net.sinr_db(sim.serving, load, fading), got)   # from the cache
+
+
+def _scenario_from(path, over):
+    from simran.scenario import Scenario
+    return Scenario.from_dict(apply_overrides(read_toml(path), over))

@@ -150,14 +150,27 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m):
     """
     bs_xy = np.asarray(bs_xy, dtype=float).reshape(-1, 2)
     ue_xy = np.asarray(ue_xy, dtype=float).reshape(-1, 2)
+    h_bs = np.asarray(bs_height_m, dtype=float)
+    at = None
+    if h_bs.ndim == 0 and bs_xy.shape[0] > 1:
+        # co-sited cells (the sectors of a site) see the same distances and angles but for the
+        # boresight: those are computed once per position (the same operations on the same
+        # numbers) and expanded to the cells
+        pos, at = np.unique(bs_xy, axis=0, return_inverse=True)
+        if pos.shape[0] == bs_xy.shape[0]:
+            at = None
+        else:
+            bs_xy, at = pos, at.reshape(-1)
     # [C, U, 2]
     delta = ue_xy[None, :, :] - bs_xy[:, None, :]
     d2d = np.hypot(delta[..., 0], delta[..., 1])
     # [C, U]: UE height minus antenna height
     h_ue = np.asarray(ue_height_m, dtype=float)[None]
-    h_bs = np.asarray(bs_height_m, dtype=float)[..., None]
-    dz = np.broadcast_to(h_ue - h_bs, d2d.shape)
+    dz = np.broadcast_to(h_ue - h_bs[..., None], d2d.shape)
     bearing = np.degrees(np.arctan2(delta[..., 1], delta[..., 0]))
-    phi_off = wrap_deg(bearing - np.asarray(bs_azimuth_deg, dtype=float)[:, None])
     zenith = np.degrees(np.arctan2(d2d, dz))
-    return phi_off, zenith, d2d, np.hypot(d2d, dz)
+    d3d = np.hypot(d2d, dz)
+    if at is not None:
+        bearing, zenith, d2d, d3d = bearing[at], zenith[at], d2d[at], d3d[at]
+    phi_off = wrap_deg(bearing - np.asarray(bs_azimuth_deg, dtype=float)[:, None])
+    return phi_off, zenith, d2d, d3d

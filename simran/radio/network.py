@@ -123,7 +123,16 @@ class RadioNetwork:
         hi = self.topo.site_xy.max(axis=0) + n.isd_m / 2
         self.area = np.array([lo, hi])
         self._sf_field = self._los_field = None
+        # first cell of every site, when every site has cells and they all stand at the site
+        # (the channel is then computed per site, see update_channel); None otherwise
+        site, n_sites = self.topo.cell_site, self.topo.site_xy.shape[0]
+        self._site_first_cell = None
+        if (np.array_equal(self.topo.cell_xy, self.topo.site_xy[site])
+                and np.array_equal(np.unique(site), np.arange(n_sites))):
+            self._site_first_cell = np.array([np.flatnonzero(site == k)[0]
+                                              for k in range(n_sites)])
         self.gain_db = self.gain_lin = self.los = None
+        self._sig_key: tuple | None = None      # what sinr_db's cached serving powers are for
 
     # ---------------------------------------------------------------------- channel ----------
     def init_channel(self, rng: np.random.Generator, ue_xy: np.ndarray) -> None:
@@ -166,19 +175,34 @@ class RadioNetwork:
                                             n.antenna.max_gain_dbi, n.antenna.hpbw_deg,
                                             n.antenna.hpbw_deg)
         site = topo.cell_site
+        first = self._site_first_cell
+        if first is not None:
+            # the cells of a site stand at its position: distance, LOS state, path loss and
+            # shadowing are the same for all of them, so they are computed per site (the same
+            # operations on the same numbers) and expanded to the cells
+            d2d, field_rows = d2d[first], slice(None)
+        else:
+            field_rows = site
         if n.los_model == "probabilistic":
             p = channel.los_probability(n.scenario, d2d, n.ue_height_m)
-            los = channel.los_from_field(self._los_field.sample(ue_xy)[site], p)
+            los = channel.los_from_field(self._los_field.sample(ue_xy)[field_rows], p)
         else:
             los = np.full(d2d.shape, n.los_model == "los")
         pl = channel.pathloss_db(n.scenario, los, d2d, n.carrier_ghz, self.bs_height_m,
                                  n.ue_height_m)
         sf = 0.0
         if n.shadowing:
-            sf = self._sf_field.sample(ue_xy)[site] * channel.shadow_sigma_db(n.scenario, los)
+            sf = (self._sf_field.sample(ue_xy)[field_rows]
+                  * channel.shadow_sigma_db(n.scenario, los))
+        if first is not None:
+            los, pl = los[site], pl[site]
+            if n.shadowing:
+                sf = sf[site]
         self.gain_db = g_ant - pl - sf
         self.gain_lin = db_to_lin(self.gain_db)
         self.los = los
+        for a in (self.gain_db, self.gain_lin, self.los):
+            a.flags.writeable = False       # replaced, never changed (sinr_db caches on them)
 
     # ---------------------------------------------------------------------- measurements -----
     def tx_per_prb_mw(self) -> np.ndarray:
@@ -227,11 +251,22 @@ class RadioNetwork:
         fading : ndarray [U], optional
             Power gain h_u of the serving link (1 without fast fading).
         """
-        p = self.tx_per_prb_mw()                                      # [C]
-        rx = p[:, None] * self.gain_lin                               # [C, U] mW per PRB
-        sig = rx[serving, np.arange(serving.shape[0])]
-        interf = (p * load) @ self.gain_lin - sig * load[serving]
+        st, gain = self.state, self.gain_lin
+        key = self._sig_key
+        if (key is None or key[0] is not st.tx_power_dbm or key[1] is not st.cell_state
+                or key[2] is not gain or key[3] is not serving):
+            # what changes only with the powers, cell states, channel or serving cells (all
+            # replaced, never written into): the same products as P_c · G_cu of the full
+            # [C, U] matrix, taken on the serving links only
+            p = self.tx_per_prb_mw()                                  # [C]
+            sig = p[serving] * gain[serving, np.arange(serving.shape[0])]
+            self._sig_key = (st.tx_power_dbm, st.cell_state, gain, serving)
+            self._sig = (p, sig, bool((sig > 0).all()))
+        p, sig, sig_pos = self._sig
+        interf = (p * load) @ gain - sig * load[serving]
         if fading is not None:
             sig = sig * fading
+        if sig_pos and fading is None:    # no log10(0): the same numbers without errstate
+            return 10 * np.log10(sig / (np.maximum(interf, 0.0) + self.noise_mw))
         with np.errstate(divide="ignore"):
             return 10 * np.log10(sig / (np.maximum(interf, 0.0) + self.noise_mw))
