@@ -30,7 +30,9 @@ from simran.mac.policies import available_policies, policy_class
 
 class _Model(BaseModel):
     # strict: a quoted "5" or `true` is not a number; TOML already gives typed values
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+    # allow_inf_nan=False: inf and nan are errors in every float field (issue 17)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True,
+                              allow_inf_nan=False)
 
 
 class SimulationConfig(_Model):
@@ -237,10 +239,25 @@ class EventConfig(_Model):
     tolerance: float | None = Field(None, ge=0, description="intent tolerance [Mbit/s]")
 
 
+#: the backend specs an agent may name (the forms of ``agents.llm.factory.make_backend``)
+BACKEND_NAMES = ("auto", "embedded", "scripted")
+BACKEND_PREFIXES = ("ollama", "openai", "replay")
+BACKEND_EXAMPLES = {"ollama": "ollama:llama3.2:3b", "openai": "openai:gpt-4o-mini",
+                    "replay": "replay:runs/a/results.h5"}
+BACKEND_FORMS = "auto | embedded | ollama:<model> | openai:<model> | scripted | replay:<path>"
+
+
+def _is_whole_us(ms: float) -> bool:
+    """True when ``ms`` milliseconds is a whole number of microseconds (to 1e-6 µs)."""
+    us = ms * 1000.0
+    return abs(us - round(us)) <= 1e-6 * max(1.0, abs(us))
+
+
 class AgentConfig(_Model):
     """An agent attached to the network at its own time scale (design §3)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=(), strict=True)
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), strict=True,
+                              allow_inf_nan=False)
 
     name: str = Field(min_length=1, description="agent name (unique)")
     kind: str = Field(min_length=1, description="registered agent type (entry point group "
@@ -252,9 +269,29 @@ class AgentConfig(_Model):
     latency: str = Field("measured", description="measured | measured*<f> | fixed:<ms> | "
                          "profile:<model> | tokens:<hardware>")
     late: Literal["drop", "apply"] = Field("drop", description="what happens to a late decision")
-    backend: str = Field("scripted", description="auto | embedded | ollama:<model> | scripted |"
-                         " replay:<results file>")
+    backend: str = Field("scripted", description="auto | embedded | ollama:<model> | "
+                         "openai:<model> | scripted | replay:<results file>")
     params: dict[str, Any] = Field(default_factory=dict, description="agent-specific parameters")
+
+    @field_validator("backend")
+    @classmethod
+    def _backend_form(cls, v: str) -> str:
+        # the forms of agents.llm.factory.make_backend (simran does not import agents/)
+        head, sep, arg = v.partition(":")
+        if (not sep and v in BACKEND_NAMES) or (sep and head in BACKEND_PREFIXES and arg.strip()):
+            return v
+        if sep and head in BACKEND_PREFIXES:
+            raise ValueError(f"{v!r} names no {'path' if head == 'replay' else 'model'} after "
+                             f"'{head}:' (e.g. {BACKEND_EXAMPLES[head]!r})")
+        raise ValueError(f"unknown backend {v!r}; expected {BACKEND_FORMS}")
+
+    @field_validator("period_ms", "budget_ms")
+    @classmethod
+    def _whole_us(cls, v: float | None) -> float | None:
+        if v is not None and not _is_whole_us(v):
+            raise ValueError(f"{v!r} ms is not a whole number of microseconds (the clock counts "
+                             "µs; e.g. 0.001 ms = 1 µs is the smallest period)")
+        return v
 
 
 class OutputConfig(_Model):
@@ -313,7 +350,141 @@ class Scenario(_Model):
             raise ValueError(_at("agents", f"agent names must be unique, got {agent_names}"))
         if self.simulation.tick_ms * 1000 != int(round(self.simulation.tick_ms * 1000)):
             raise ValueError(_at("simulation.tick_ms", "must be a whole number of microseconds"))
+        self._check_timing()
         return self
+
+    def _check_timing(self) -> None:
+        """Periods and the duration against the tick (see docs/errors.md for the choices)."""
+        sim, tick_us = self.simulation, round(self.simulation.tick_ms * 1000)
+        dur_us = sim.duration_s * 1e6
+        if abs(dur_us - round(dur_us)) > 1e-6 * max(1.0, dur_us) or round(dur_us) % tick_us:
+            raise ValueError(_at("simulation.duration_s", f"{sim.duration_s:g} s is not a whole "
+                                 f"number of {sim.tick_ms:g} ms ticks (the run would end at "
+                                 "the next tick boundary)"))
+        for name in ("mobility_period_ms", "measurement_period_ms"):
+            if not _is_whole_us(getattr(sim, name)):
+                raise ValueError(_at(f"simulation.{name}", f"{getattr(sim, name)!r} ms is not "
+                                     "a whole number of microseconds"))
+        for name in ("kpi_period_ms", "ue_kpi_period_ms"):
+            v = getattr(self.output, name)
+            if v is None or v <= sim.tick_ms:        # shorter: one record per tick (a note)
+                continue
+            us = v * 1000.0
+            if abs(us - round(us)) > 1e-6 * us or round(us) % tick_us:
+                raise ValueError(_at(f"output.{name}", f"{v:g} ms is not a multiple of the "
+                                     f"{sim.tick_ms:g} ms tick (KPI periods are whole ticks; "
+                                     "e.g. " + ", ".join(f"{k * sim.tick_ms:g}" for k in (
+                                         max(1, int(v // sim.tick_ms)),
+                                         int(v // sim.tick_ms) + 1)) + " ms)"))
+
+    def notes(self) -> list[str]:
+        """What the loader rounded or what will not happen, one line each (the CLI prints them
+        as ``simran: note: …``); see docs/errors.md."""
+        out = []
+        sim, dur = self.simulation, self.simulation.duration_s
+        for name in ("kpi_period_ms", "ue_kpi_period_ms"):
+            v = getattr(self.output, name)
+            if v is not None and v < sim.tick_ms:
+                out.append(f"output.{name} = {v:g} ms is shorter than the {sim.tick_ms:g} ms "
+                           f"tick: KPIs are recorded once per tick ({sim.tick_ms:g} ms)")
+        tick_us = round(sim.tick_ms * 1000)
+        for i, e in enumerate(self.events):
+            if e.at_s >= dur:
+                out.append(f"events.{i} ({e.action} at {e.at_s:g} s) is at or after the end of "
+                           f"the run ({dur:g} s) and will not be applied")
+            elif round(e.at_s * 1e6) % tick_us:
+                nxt = -(-round(e.at_s * 1e6) // tick_us) * tick_us / 1e6
+                out.append(f"events.{i} ({e.action} at {e.at_s:g} s) is between ticks: it is "
+                           f"applied at the next tick boundary, {nxt:g} s")
+        for i, a in enumerate(self.agents):
+            if a.backend == "auto":
+                out.append(f"agents.{i} ({a.name}): backend 'auto' uses Ollama if a server "
+                           "answers, else the embedded model if it can run, else the scripted "
+                           "policy; `simran run` prints which one answered")
+        return out
+
+    def n_cells_estimate(self) -> int:
+        """Number of cells the network section builds (hex rings, hermes10 or sites × sectors)."""
+        n = self.network
+        sites = {"hex": 1 + 3 * n.rings * (n.rings + 1), "hermes10": 10,
+                 "sites": len(n.sites)}[n.layout]
+        return sites * n.sectors
+
+    def check_cells(self, n_cells: int) -> None:
+        """Events and trace groups that name a cell the topology does not have are errors.
+
+        Raises
+        ------
+        ScenarioError
+            Naming the file, ``events.<i>.cell`` or ``ue_groups.<i>.trace.cell`` and the range.
+        """
+        bad = [(f"events.{i}.cell", f"cell {e.cell} does not exist (the network has {n_cells} "
+                f"cells: 0…{n_cells - 1})") for i, e in enumerate(self.events)
+               if e.cell is not None and e.cell >= n_cells]
+        bad += [(f"ue_groups.{i}.trace.cell", f"cell {g.trace.cell} does not exist (the "
+                 f"network has {n_cells} cells: 0…{n_cells - 1})")
+                for i, g in enumerate(self.ue_groups)
+                if g.trace is not None and g.trace.cell >= n_cells]
+        if bad:
+            raise ScenarioError(self.source, bad)
+
+    def estimate_size(self) -> dict:
+        """A pre-flight estimate of a run's size (before anything is allocated).
+
+        Returns
+        -------
+        dict
+            ``cells``, ``ues`` (trace groups not counted), ``ticks`` and ``memory_bytes``: the
+            [cells × UEs] channel state (about 16 float64 arrays), the KPI records (cell and
+            slice tables every KPI period, the UE table every UE KPI period, ×3 for the
+            long-form copies made when the results are written) — an order of magnitude, not an
+            exact figure.
+        """
+        sim, out = self.simulation, self.output
+        C = self.n_cells_estimate()
+        U = sum(g.count for g in self.ue_groups if g.mobility != "trace")
+        S = len(self.slices)
+        ticks = round(sim.duration_s * 1000 / sim.tick_ms)
+        kpi_ms = max(out.kpi_period_ms, sim.tick_ms)
+        n_kpi = sim.duration_s * 1000 / kpi_ms
+        n_ue = sim.duration_s * 1000 / max(out.ue_kpi_period_ms or kpi_ms, sim.tick_ms)
+        mem = 16 * 8 * C * U + 64 * U                       # channel state, per-UE vectors
+        mem += 3 * 8 * n_kpi * (8 * C + 8 * C * S)          # cell and slice KPI tables
+        if out.ue_kpis:
+            mem += 3 * 8 * 13 * n_ue * U                    # UE KPI table
+        return {"cells": C, "ues": U, "ticks": ticks, "memory_bytes": int(mem)}
+
+    def check_size(self, limit_bytes: int | None = None) -> dict:
+        """Refuse a run whose estimated memory exceeds ``limit_bytes``.
+
+        Parameters
+        ----------
+        limit_bytes : int, optional
+            Default: :func:`memory_limit_bytes` (75 % of this machine's memory).
+
+        Returns
+        -------
+        dict
+            :meth:`estimate_size`.
+
+        Raises
+        ------
+        SizeError
+            Naming the file, the size and how to override (``--allow-large``).
+        """
+        from simran.errors import SizeError
+
+        est = self.estimate_size()
+        limit = memory_limit_bytes() if limit_bytes is None else limit_bytes
+        if est["memory_bytes"] > limit:
+            raise SizeError(
+                f"{self.source}: the run is too large: about {est['memory_bytes'] / 2**30:.1f} "
+                f"GiB of memory estimated ({est['cells']} cells × {est['ues']} UEs, "
+                f"{est['ticks']} ticks) against a limit of {limit / 2**30:.1f} GiB (75 % of "
+                "this machine's memory); reduce ue_groups.*.count, the duration or UE KPIs "
+                "(output.ue_kpis = false, a longer output.ue_kpi_period_ms), or pass "
+                "--allow-large to try anyway")
+        return est
 
     # ----------------------------------------------------------------------------------------
     @classmethod
@@ -364,6 +535,25 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     return out
 
 
+def memory_limit_bytes() -> int:
+    """75 % of the memory this process may use (physical memory, or a smaller cgroup limit)."""
+    import os
+
+    total = 16 * 2**30
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        pass
+    for cg in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(cg).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return int(0.75 * total)
+
+
 # --------------------------------------------------------------------------------------------
 # loading and overrides
 
@@ -382,6 +572,11 @@ def read_toml(path: str | Path) -> dict:
         raise ScenarioError(str(path), [("", f"TOML syntax error: {exc}")]) from None
     except UnicodeDecodeError:
         raise ScenarioError(str(path), [("", "not a UTF-8 text file")]) from None
+    except OSError as exc:
+        raise ScenarioError(str(path), [("", f"cannot read file: {exc.strerror or exc}")]
+                            ) from None
+    except RecursionError:
+        raise ScenarioError(str(path), [("", "TOML nesting too deep")]) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -452,5 +647,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | list[str] | tupl
     """
     path = Path(path)
     data = read_toml(path)
+    if not data:
+        raise ScenarioError(str(path), [("", "empty scenario file (no tables or fields); a "
+                                         "scenario needs at least a [simulation] or "
+                                         "[[ue_groups]] table — see scenarios/quickstart.toml")])
     data = apply_overrides(data, overrides, source=f"{path} (--set)")
     return Scenario.from_dict(data, source=str(path), base_dir=path.resolve().parent)

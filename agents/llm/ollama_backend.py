@@ -92,6 +92,8 @@ class OllamaBackend:
             why = "connection refused (is `ollama serve` running?)"
         elif isinstance(exc, pydantic.ValidationError):
             why = f"malformed response: {exc.error_count()} validation error(s)"
+        elif isinstance(exc, ValueError):    # HTTP 200 whose body is not JSON (JSONDecodeError)
+            why = f"malformed response: the body is not JSON ({exc})"
         else:
             why = f"{type(exc).__name__}: {exc}"
         return BackendUnavailable(f"{where}: {why}")
@@ -101,8 +103,9 @@ class OllamaBackend:
         import ollama
         import pydantic
 
+        # ValueError: json.JSONDecodeError of a reply body that is not JSON (HTTP 200 or not)
         return (httpx.HTTPError, ollama.ResponseError, ollama.RequestError, ConnectionError,
-                pydantic.ValidationError)
+                pydantic.ValidationError, ValueError)
 
     def chat(self, messages: list[dict], schema: dict | None = None, *, max_tokens: int = 128,
              temperature: float = 0.0) -> ChatReply:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from simran.campaigns.executors import Executor, make_executor
 from simran.campaigns.sweep import RunSpec, Sweep, canonical_json, load_sweep
-from simran.errors import SweepError
+from simran.errors import SweepError, describe_oserror
 
 CAMPAIGN_FILE = "campaign.json"
 RUNS_DIR = "runs"
@@ -54,13 +54,27 @@ def _now() -> str:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON to ``<path>.tmp-<pid>``, fsync, rename: readers never see half a file."""
+    """Write JSON to ``<path>.tmp-<pid>``, fsync, rename: readers never see half a file.
+
+    Raises
+    ------
+    SweepError
+        On a full disk, a read-only folder or a missing permission (naming the path); the
+        temporary file is removed and ``path`` keeps its previous content.
+    """
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise SweepError(describe_oserror(exc, "write", path)) from None
 
 
 def _read_json(path: Path) -> dict | None:
@@ -232,7 +246,13 @@ def run_campaign(sweep: str | Path | Sweep, out: str | Path, *, executor: Execut
     sweep = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     specs = sweep.plan()
     out = Path(out)
-    (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    try:
+        (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SweepError(f"{out}: cannot create the campaign folder: a file is in the "
+                         "way") from None
+    except OSError as exc:
+        raise SweepError(describe_oserror(exc, "create the campaign folder", out)) from None
     with _locked(out):
         report = CampaignReport(out=out, total=len(specs), removed_temp=len(clean_temp(out)))
         _write_campaign(out, sweep, specs)
@@ -258,7 +278,12 @@ def _execute(executor: Executor, runner: RunFn, todo: list[RunSpec], out: Path,
             bar.write(f"{out}: {report.total} runs, {report.skipped} kept, {len(todo)} to run "
                       f"on {ex.description}")
         for spec, outcome in ex.run(fn, todo):
-            rec = outcome if isinstance(outcome, dict) else _record_lost(runs, spec, outcome)
+            try:
+                rec = outcome if isinstance(outcome, dict) else _record_lost(runs, spec, outcome)
+            except SweepError as exc:   # the disk is full or read-only: stop, keep what is done
+                raise SweepError(f"campaign {out} stopped: {exc}; the {report.done} runs "
+                                 "finished now and the runs kept before are on disk — free "
+                                 "space and run the same command again to resume") from None
             if rec.get("status") == "done":
                 report.done += 1
             else:

@@ -77,6 +77,10 @@ MAX_REPORTED = 8  # problems listed in one error before "… and N more"
 # the sweep file
 
 
+#: pre-flight limit on the number of runs of one sweep (``simran sweep --allow-large`` lifts it)
+MAX_RUNS = 10_000
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -157,6 +161,46 @@ class Sweep:
     @property
     def metrics(self) -> list[str]:
         return list(self.spec.sweep.metrics)
+
+    def n_runs(self) -> int:
+        """Number of runs the sweep plans, computed without expanding it (grid product × zip
+        group lengths × seeds)."""
+        n = 1
+        for values in self.grid.values():
+            n *= len(values)
+        for group in self.zips:
+            n *= len(next(iter(group.values()))) if group else 1
+        sw = self.spec.sweep
+        n *= len(sw.seeds) if sw.seeds is not None else (sw.replications or 1)
+        return n
+
+    def check_size(self, max_runs: int = MAX_RUNS) -> int:
+        """Refuse a sweep of more than ``max_runs`` runs before it is expanded.
+
+        Returns
+        -------
+        int
+            The number of runs.
+
+        Raises
+        ------
+        SweepError
+            Naming the file, the number of runs per axis and the override (``--allow-large``).
+        """
+        n = self.n_runs()
+        if n > max_runs:
+            axes = ", ".join(f"{k} ({len(v)})" for k, v in {**self.grid, **self.zip}.items())
+            raise SweepError(f"{self.path}: [sweep] plans {n:,} runs (axes: {axes or 'none'}; "
+                             f"seeds: {n // max(1, self.n_runs_without_seeds())}), more than "
+                             f"the pre-flight limit of {max_runs:,}; reduce the axes or pass "
+                             "--allow-large")
+        return n
+
+    def n_runs_without_seeds(self) -> int:
+        """Number of parameter points (:meth:`n_runs` over the seeds)."""
+        sw = self.spec.sweep
+        k = len(sw.seeds) if sw.seeds is not None else (sw.replications or 1)
+        return self.n_runs() // k
 
     def points(self) -> list[Point]:
         """Expand the sweep (no validation against the scenario)."""

@@ -40,17 +40,43 @@ def _load(args):
 
 
 def _warn_late_events(scen) -> None:
-    """A run covers [0, duration): an event at or after the end never happens — say so."""
-    for i, e in enumerate(scen.events):
-        if e.at_s >= scen.simulation.duration_s:
-            print(f"simran: note: events.{i} ({e.action} at {e.at_s:g} s) is at or after the end "
-                  f"of the run ({scen.simulation.duration_s:g} s) and will not be applied",
-                  file=sys.stderr)
+    """Print the loader's notes (roundings, events after the end; :meth:`Scenario.notes`)."""
+    for note in scen.notes():
+        print(f"simran: note: {note}", file=sys.stderr)
+
+
+def _preflight(scen, args) -> None:
+    """The pre-flight size check (``--allow-large`` skips it)."""
+    if not getattr(args, "allow_large", False):
+        scen.check_size()
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before a run (not after it) when its output folder cannot be created or written."""
+    import os
+
+    from simran.errors import ResultsError
+
+    p = folder
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        raise ResultsError(f"{folder}: cannot create the output folder: {p} is a file")
+    if p.exists() and not os.access(p, os.W_OK | os.X_OK):
+        raise ResultsError(f"{folder}: cannot write results: {p} is not writable (read-only "
+                           "or no permission)")
+    try:
+        if os.statvfs(p).f_flag & os.ST_RDONLY:
+            raise ResultsError(f"{folder}: cannot write results: {p} is on a read-only file "
+                               "system")
+    except (OSError, AttributeError):
+        pass
 
 
 def cmd_validate(args) -> int:
     scen = _load(args)
     _warn_late_events(scen)
+    _preflight(scen, args)
     from simran.simulation import Simulation
 
     sim = Simulation(scen)  # builds topology, UEs and agents: catches what the schema cannot
@@ -112,7 +138,9 @@ def cmd_config_dump(args) -> int:
     text = to_toml(scen.to_dict()) if args.format == "toml" else json.dumps(
         scen.to_dict(), indent=2)
     if args.out:
-        Path(args.out).write_text(text)
+        from simran.output.results import write_atomic
+
+        write_atomic(Path(args.out), text.encode())   # no half-written file on a full disk
     else:
         print(text, end="")
     return 0
@@ -127,12 +155,18 @@ def _summary_table(summary: dict) -> str:
 def cmd_run(args) -> int:
     scen = _load(args)
     _warn_late_events(scen)
+    _preflight(scen, args)
     from simran.simulation import run_scenario
 
     out = Path(args.out)
+    if out.suffix not in (".h5", ".hdf5") and out.exists() and not out.is_dir():
+        return _err(f"{out}: --out names an existing file; give a folder or a .h5 file name")
     res_path = out if out.suffix in (".h5", ".hdf5") else out / "results.h5"
+    if res_path.is_dir():
+        return _err(f"{res_path}: --out names a folder where the results file should go")
     if res_path.exists() and not args.force:
         return _err(f"{res_path} exists (use --force to overwrite)")
+    _check_writable(res_path.parent)
     res = run_scenario(scen, res_path, quiet=args.quiet)
     if res.backends:
         for name, desc in res.backends.items():
@@ -192,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("scenario", help="scenario TOML file")
         sp.add_argument("--set", action="append", metavar="PATH=VALUE",
                         help="override a field, e.g. --set simulation.seed=7 (repeatable)")
+        sp.add_argument("--allow-large", action="store_true",
+                        help="skip the pre-flight size check (estimated memory of the run)")
 
     sp = sub.add_parser("validate", help="check a scenario file without running it")
     scen_args(sp)
@@ -237,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SimranError as exc:
         return _err(str(exc))
+    except OSError as exc:            # the machine: disk full, read-only, permission, not found
+        from simran.errors import describe_oserror
+
+        return _err(describe_oserror(exc, "access"))
+    except MemoryError:
+        return _err("out of memory (the scenario or sweep is too large for this machine; see "
+                    "`simran validate` for its estimated size)")
     except KeyboardInterrupt:
         return _err("interrupted (no results file was completed)")
 

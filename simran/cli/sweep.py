@@ -36,6 +36,11 @@ def _handler(fn):
         except SimranError as exc:
             print(f"simran: error: {exc}", file=sys.stderr)
             return 2
+        except OSError as exc:       # the machine: disk full, read-only folder, permission
+            from simran.errors import describe_oserror
+
+            print(f"simran: error: {describe_oserror(exc, 'access')}", file=sys.stderr)
+            return 2
         except KeyboardInterrupt:
             print("simran: error: interrupted — finished runs are kept; run the same command "
                   "again to resume", file=sys.stderr)
@@ -55,6 +60,8 @@ def cmd_sweep(args) -> int:
     from simran.campaigns.sweep import load_sweep
 
     sweep = load_sweep(args.file)
+    if not args.allow_large:
+        sweep.check_size()                             # before the sweep is expanded
     executor = make_executor(args.workers, args.dask)  # bad --dask spelling fails here
     if args.dry_run:
         specs = sweep.plan()
@@ -67,7 +74,13 @@ def cmd_sweep(args) -> int:
                   f"{_params(s.params)}")
         print(f"{len(specs)} runs, {len(specs) - len(todo)} kept, {len(todo)} to run "
               f"(dry run: nothing was run)")
+        if not args.allow_large:
+            _check_run_sizes(specs)
+        _check_metrics(sweep, records)
         return 0
+    if not args.allow_large:
+        _check_run_sizes(sweep.plan())
+    _check_metrics(sweep, scan_runs(args.out))
     report = run_campaign(sweep, args.out, executor=executor, retry_failed=args.retry_failed,
                           quiet=args.quiet)
     ran = report.done + report.failed
@@ -78,7 +91,34 @@ def cmd_sweep(args) -> int:
     if st.failed:
         print(f"failed runs are recorded: see `simran campaign {report.out}`, fix the cause and "
               "re-run them with --retry-failed")
+    _check_metrics(sweep, scan_runs(args.out))
     return 1 if st.failed else 0
+
+
+def _check_run_sizes(specs) -> None:
+    """The pre-flight memory check of the largest run of a sweep."""
+    if specs:
+        biggest = max(specs, key=lambda s: s.scenario.estimate_size()["memory_bytes"])
+        try:
+            biggest.scenario.check_size()
+        except SimranError as exc:
+            raise SimranError(f"run {biggest.run_id} {_params(biggest.params)}: {exc}") from None
+
+
+def _check_metrics(sweep, records: dict) -> None:
+    """``[sweep] metrics`` patterns must match a summary metric of the finished runs (the names
+    are known only once a run has finished: checked on resume and at the end)."""
+    from fnmatch import fnmatch
+
+    available = {k for r in records.values() if r.get("state") == "done"
+                 for k in r.get("summary", {})}
+    if not available or not sweep.metrics:
+        return
+    unmatched = [p for p in sweep.metrics if not any(fnmatch(m, p) for m in available)]
+    if unmatched:
+        raise SimranError(f"{sweep.path}: [sweep] metrics: pattern(s) {unmatched} match no "
+                          "summary metric of the finished runs (they are kept); available: "
+                          + ", ".join(sorted(available)))
 
 
 @_handler
@@ -149,6 +189,9 @@ def register(subparsers) -> None:
     ex.add_argument("--dask", metavar="ADDRESS",
                     help="Dask scheduler tcp://host:port, or local:N for a local Dask cluster")
     sp.add_argument("--retry-failed", action="store_true", help="re-run runs that failed")
+    sp.add_argument("--allow-large", action="store_true",
+                    help=f"skip the pre-flight size checks (more than "
+                    f"{10_000:,} runs, or a run larger than the memory estimate allows)")
     sp.add_argument("--dry-run", action="store_true",
                     help="validate and list runs (id, params, done or not); run nothing")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -31,7 +31,7 @@ import time
 
 import simpy
 
-from simran.errors import ScenarioError
+from simran.errors import AgentError, ScenarioError
 from simran.hooks.context import AgentContext, Observation
 from simran.hooks.decisions import NO_DECISION, Decision, DecisionLog, DecisionRecord, worst_verdict
 from simran.hooks.latency import parse_latency_spec
@@ -128,7 +128,27 @@ class Agent:
 
     # -- the wrapper process (design §3 steps 1–7) -----------------------------------------
     def run(self):
-        """The agent's SimPy process."""
+        """The agent's SimPy process.
+
+        An exception escaping the agent reaches the caller of ``env.run`` with its original
+        message: SimPy re-creates a failed process's exception as ``type(e)(*e.args)``, which
+        fails for classes whose constructor needs more (``json.JSONDecodeError`` became
+        ``TypeError: … missing 2 required positional arguments``); such an exception is
+        re-raised as :class:`~simran.errors.AgentError` naming the agent, the type and the
+        message (the original is its ``__cause__``).
+        """
+        try:
+            yield from self._loop()
+        except Exception as exc:
+            try:
+                type(exc)(*exc.args)
+            except Exception:  # noqa: BLE001 - any failure to re-create it
+                raise AgentError(f"agent {self.name!r} ({self.kind}) failed at t = "
+                                 f"{int(self._env.now) / US_PER_S:g} s: {type(exc).__name__}: "
+                                 f"{exc}") from exc
+            raise
+
+    def _loop(self):
         env = self._env
         first = self.first_observation_us()
         if first > 0:

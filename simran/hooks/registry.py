@@ -178,7 +178,14 @@ def build_agents(sim, factory=None) -> tuple[list[Agent], DecisionLog, MessageBu
     agents = []
     for cls, cfg in zip(classes, sc.agents):
         ctx = AgentContext(sim, cfg, bus, kind=getattr(cls, "kind", cls.__name__))
-        agent = factory(ctx, cls) if factory is not None else cls(ctx)
+        try:
+            agent = factory(ctx, cls) if factory is not None else cls(ctx)
+        except (ValueError, TypeError, KeyError) as exc:   # a bad params value, usually
+            i = sc.agents.index(cfg)
+            reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise ScenarioError(sc.source, [(f"agents.{i}.params", f"agent {cfg.name!r} "
+                                             f"({cfg.kind}) cannot be built: "
+                                             f"{type(exc).__name__}: {reason}")]) from exc
         ctx._agent = agent
         bus.register(agent)
         agents.append(agent)

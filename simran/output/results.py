@@ -35,7 +35,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from simran.errors import SimranError
+from simran.errors import ResultsError, describe_oserror
 
 FORMAT = "simran-results"
 FORMAT_VERSION = 1
@@ -95,20 +95,68 @@ def _long(t_s: np.ndarray, arrays: dict[str, np.ndarray], index_names: list[str]
 
 
 def write_results(path: str | Path, sim, summary: dict, run_info: dict | None = None) -> Path:
-    """Write the results of a finished :class:`~simran.simulation.Simulation` atomically."""
+    """Write the results of a finished :class:`~simran.simulation.Simulation` atomically.
+
+    The HDF5 file is built in memory (h5py's ``core`` driver, no backing store), then its image is
+    written to ``<name>.tmp-<pid>`` with ordinary file I/O and renamed. A disk that fills up, a
+    read-only folder or a missing permission therefore surfaces as one :class:`OSError` of a plain
+    ``write`` (HDF5 never sees it: writing through HDF5 onto a full disk can crash the process),
+    and the temporary file is removed.
+
+    Raises
+    ------
+    ResultsError
+        Naming the path and the reason (disk full, read-only, permission denied, a file where a
+        folder is expected); nothing is left behind.
+    """
     path = Path(path)
     if path.suffix not in (".h5", ".hdf5"):
         path = path / "results.h5"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise ResultsError(f"{path}: cannot write results: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ResultsError(f"{path.parent}: cannot create the output folder: a file of that "
+                           "name exists") from None
+    except OSError as exc:
+        raise ResultsError(describe_oserror(exc, "create the output folder",
+                                            path.parent)) from None
+    with h5py.File(f"{path.name}-{os.getpid()}-{id(sim)}", "w", driver="core",
+                   backing_store=False) as f:
+        _write(f, sim, summary, run_info or {})
+        f.flush()
+        image = f.id.get_file_image()
+    write_atomic(path, image)
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through ``<name>.tmp-<pid>`` and a rename.
+
+    Raises
+    ------
+    ResultsError
+        On any :class:`OSError` (the temporary file is removed; ``path`` is untouched).
+    """
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
-        with h5py.File(tmp, "w") as f:
-            _write(f, sim, summary, run_info or {})
+        with open(tmp, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise ResultsError(describe_oserror(exc, "write", path)) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _unlink_quietly(tmp)
         raise
-    return path
+
+
+def _unlink_quietly(p: Path) -> None:
+    try:
+        p.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _write(f: h5py.File, sim, summary: dict, run_info: dict) -> None:
@@ -193,12 +241,28 @@ class Results:
 
 def _read_table(grp: h5py.Group) -> pd.DataFrame:
     data = {}
+    n = None
     for name, ds in grp.items():
-        arr = ds[()]
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 1:
+            raise ValueError(f"column {name!r} is not a 1-D dataset")
         if ds.dtype.kind == "O" or h5py.check_string_dtype(ds.dtype) is not None:
             arr = ds.asstr()[()]
+        else:
+            arr = ds[()]
+        if n is not None and arr.shape[0] != n:
+            raise ValueError(f"column {name!r} has {arr.shape[0]} rows, the others {n}")
+        n = arr.shape[0]
         data[name] = arr
     return pd.DataFrame(data)
+
+
+#: what every complete results file holds (``kpi/ue`` and ``decisions`` are optional)
+REQUIRED = ("scenario_json", "summary", "run_info", "kpi/cell", "kpi/slice", "events",
+            "topology/cells", "topology/sites")
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def load_results(path: str | Path) -> Results:
@@ -206,34 +270,70 @@ def load_results(path: str | Path) -> Results:
 
     Raises
     ------
-    SimranError
-        If the file is missing, not a simran results file, or incomplete.
+    ResultsError
+        If the file is missing, not a simran results file, incomplete, of a newer format version,
+        or damaged (a missing group, a corrupted chunk, flipped bytes, non-JSON ``scenario_json``,
+        columns of different lengths); the message names the file and the dataset.
     """
     path = Path(path)
     if path.is_dir():
         path = path / "results.h5"
     if not path.exists():
-        raise SimranError(f"{path}: results file not found")
+        raise ResultsError(f"{path}: results file not found")
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise SimranError(f"{path}: not an HDF5 file ({exc})") from None
-    with f:
-        if f.attrs.get("format") != FORMAT:
-            raise SimranError(f"{path}: not a simran results file (format attribute missing)")
-        if not bool(f.attrs.get("complete", False)):
-            raise SimranError(f"{path}: incomplete results file (the run did not finish)")
-        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
-        scenario = json.loads(f["scenario_json"].asstr()[()])
-        summary = {k: float(v) for k, v in f["summary"].attrs.items()}
-        run_info = {k: (v.item() if isinstance(v, np.generic) else v)
-                    for k, v in f["run_info"].attrs.items()}
-        events = _read_table(f["events"])
-        if "detail" in events:
-            events["detail"] = events["detail"].map(json.loads)
-        return Results(
-            path=path, attrs=attrs, scenario=scenario, summary=summary, run_info=run_info,
-            cell=_read_table(f["kpi/cell"]), slice=_read_table(f["kpi/slice"]),
-            ue=_read_table(f["kpi/ue"]) if "kpi/ue" in f else None, events=events,
-            decisions=_read_table(f["decisions"]) if "decisions" in f else None,
-            cells=_read_table(f["topology/cells"]), sites=_read_table(f["topology/sites"]))
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsError(f"{path}: not an HDF5 file or unreadable ({reason})") from None
+    where = "/"
+    try:
+        with f:
+            if f.attrs.get("format") != FORMAT:
+                raise ResultsError(f"{path}: not a simran results file (format attribute "
+                                   "missing)")
+            version = f.attrs.get("format_version")
+            if not isinstance(version, (int, np.integer)) or not 1 <= int(version) <= \
+                    FORMAT_VERSION:
+                raise ResultsError(f"{path}: format_version {_plain(version)!r} is not "
+                                   f"supported (this simran reads 1…{FORMAT_VERSION}; a newer "
+                                   "simran wrote it?)")
+            if not bool(f.attrs.get("complete", False)):
+                raise ResultsError(f"{path}: incomplete results file (the run did not finish)")
+            for name in REQUIRED:
+                if name not in f:
+                    raise ResultsError(f"{path}: dataset or group /{name} is missing (damaged "
+                                       "file)")
+            attrs = {k: (v.item() if isinstance(v, np.generic) else v)
+                     for k, v in f.attrs.items()}
+            where = "scenario_json"
+            try:
+                scenario = json.loads(f["scenario_json"].asstr()[()])
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"not JSON text ({exc})") from None
+            if not isinstance(scenario, dict):
+                raise ValueError("not a JSON object")
+            where = "summary"
+            summary = {k: float(v) for k, v in f["summary"].attrs.items()}
+            where = "run_info"
+            run_info = {k: (v.item() if isinstance(v, np.generic) else v)
+                        for k, v in f["run_info"].attrs.items()}
+            tables = {}
+            for name in ("events", "kpi/cell", "kpi/slice", "kpi/ue", "decisions",
+                         "topology/cells", "topology/sites"):
+                where = name
+                tables[name] = _read_table(f[name]) if name in f else None
+            where = "events/detail"
+            events = tables["events"]
+            if "detail" in events:
+                events["detail"] = events["detail"].map(json.loads)
+    except ResultsError:
+        raise
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsError(f"{path}: dataset /{where} is damaged or unreadable ({reason})"
+                           ) from None
+    return Results(
+        path=path, attrs=attrs, scenario=scenario, summary=summary, run_info=run_info,
+        cell=tables["kpi/cell"], slice=tables["kpi/slice"], ue=tables["kpi/ue"], events=events,
+        decisions=tables["decisions"], cells=tables["topology/cells"],
+        sites=tables["topology/sites"])
