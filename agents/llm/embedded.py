@@ -22,6 +22,13 @@ Structured output
     ``max_tokens`` and leaving truncated JSON. Ranges and completeness are therefore checked
     afterwards by :func:`agents.llm.parsing.parse_json_reply`, and the control surface clamps.
 
+    A decision that must be in range is made valid **by construction** with an ``enum``: the
+    grammar allows exactly the listed literals (``{"Kp": {"enum": [0.1, 0.2, …, 1.1]}}``,
+    ``{"move": {"enum": ["raise", "hold", "lower"]}}``). :func:`grammar_schema` adds that enum
+    by itself to an ``integer`` with a ``minimum`` and a ``maximum`` (at most
+    :data:`MAX_ENUM_INTEGERS` values), so an integer range is enforced too. A short enum value
+    also cannot run into ``max_tokens``.
+
 Threads and CPUs
     ``n_threads=1, n_threads_batch=2`` with ``OMP_WAIT_POLICY=PASSIVE``: on the 2-core project
     machines two decode threads make the latency erratic. A llama-cpp build compiled for CPU
@@ -39,6 +46,7 @@ from __future__ import annotations
 
 import glob
 import importlib.util
+import math
 import os
 import subprocess
 import sys
@@ -55,6 +63,9 @@ N_THREADS = 1
 N_THREADS_BATCH = 2
 SEED = 1234
 PROBE_TIMEOUT_S = 60.0
+
+MAX_ENUM_INTEGERS = 1001
+"""Largest integer range :func:`grammar_schema` turns into an enum (0…1000)."""
 
 _MODELS: dict[str, Any] = {}
 _MODELS_LOCK = threading.Lock()
@@ -92,6 +103,36 @@ def model_path() -> Path | None:
         if found:
             return Path(found[0])
     return None
+
+
+def grammar_schema(schema: dict | None) -> dict | None:
+    """The schema given to the grammar: integer ranges become enums (module docstring).
+
+    Parameters
+    ----------
+    schema : dict or None
+        A JSON schema of the supported subset (:mod:`agents.llm.parsing`).
+
+    Returns
+    -------
+    dict or None
+        A copy in which every ``{"type": "integer", "minimum": a, "maximum": b}`` without an
+        ``enum`` and with at most :data:`MAX_ENUM_INTEGERS` values also has
+        ``"enum": [a, …, b]``; other keywords unchanged (the reply is validated against the
+        original schema).
+    """
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    if "properties" in out:
+        out["properties"] = {k: grammar_schema(v) for k, v in out["properties"].items()}
+    lo, hi = out.get("minimum"), out.get("maximum")
+    if (out.get("type") == "integer" and "enum" not in out and isinstance(lo, (int, float))
+            and isinstance(hi, (int, float))):
+        values = list(range(math.ceil(lo), math.floor(hi) + 1))
+        if 0 < len(values) <= MAX_ENUM_INTEGERS:
+            out["enum"] = values
+    return out
 
 
 def _probe(path: Path) -> tuple[bool, str]:
@@ -208,7 +249,7 @@ class EmbeddedBackend:
         kwargs: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens,
                                   "temperature": temperature, "seed": self.seed}
         if schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+            kwargs["response_format"] = {"type": "json_object", "schema": grammar_schema(schema)}
         start = time.perf_counter()
         with _CALL_LOCKS[str(self.path)]:
             if not self.reuse_prefix:

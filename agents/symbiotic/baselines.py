@@ -37,6 +37,10 @@ slice's PRB quota [% of the cell's PRBs] in one cell, towards the slice's intent
     estimate of a linear plant, q_new = T* / ĉ with ĉ = T/q; stateful, ĉ is the mean rate of the
     newest memory entries within ±15 % of the newest one (the same channel); with no rate to
     scale (q = 0 or T = 0), add 10 %.
+    Valid by construction (issue 15): a model (any backend but ``scripted``) answers ``prb`` from
+    an ``enum`` of the integers 0…100, which the embedded backend's grammar enforces; the rule's
+    answer in those terms is its quota rounded to an integer. ``agree_with_rule_pct`` in the
+    summary: the model moved the quota in the rule's direction.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from collections import deque
 
 import numpy as np
 
-from agents.base import LLMAgent
+from agents.base import LLMAgent, direction
 from simran.control import SetSliceQuota
 from simran.errors import SimranError
 from simran.hooks import Agent, Decision, register_agent
@@ -267,6 +271,22 @@ class LLMQuota(_SliceActor, LLMAgent):
 
     def to_decision(self, parsed, obs):
         return Decision(actions=self._quota(float(parsed["prb"])))
+
+    def model_schema(self):
+        return {"type": "object", "additionalProperties": False, "required": ["prb"],
+                "properties": {"prb": {"type": "integer", "enum": list(range(101))}}}
+
+    def model_policy(self, obs):
+        return {"prb": int(round(self.policy(obs)["prb"]))}
+
+    def agrees(self, reply, rule, obs):
+        q = self._state[3]
+        return (direction(reply["prb"], q, 0.5) == direction(rule["prb"], q, 0.5),
+                reply["prb"] == rule["prb"])
+
+    def summary_metrics(self) -> dict:
+        """Table-4 metrics (``type1.*``) and, when a model answered, its agreement metrics."""
+        return {**_SliceActor.summary_metrics(self), **LLMAgent.summary_metrics(self)}
 
     def decide(self, obs):
         self._state = self._read(obs)

@@ -37,6 +37,14 @@ Scripted policy (the ``scripted`` backend and fallback; a real baseline, labelle
     otherwise reverse it. Step ``kp_step`` = 0.4 (the paper's Fig. 3 and Listing 4 move in 0.4
     steps: 0.3 → 0.7 → 1.1 → 1.5, 0.1 → 0.5 → 0.9), result clipped to [kp_min, kp_max] and
     rounded to 0.1.
+
+Valid by construction (issue 15)
+    When a model answers (any backend but ``scripted``), the reply schema's ``Kp`` is an
+    ``enum`` of the gains the prompt allows — kp_min … kp_max on the 0.1 grid — which the
+    embedded backend's grammar enforces; the prompt is unchanged. The summary reports how often
+    the model moved Kp in the same direction as the scripted rule (``agree_with_rule_pct``) and
+    chose exactly its gain (``same_as_rule_pct``). With ``backend = "scripted"`` the schema is
+    the plain range above (results unchanged).
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from agents.base import LLMAgent
+from agents.base import LLMAgent, direction
 from agents.symbiotic.pcontrol import PController
 from agents.symbiotic.plant import kp_stability_bound
 from simran.errors import SimranError
@@ -183,6 +191,21 @@ class KpMetaTuner(LLMAgent):
 
     def policy(self, obs):
         return {"Kp": heuristic_kp(self.memory, self.kp_step, self.kp_min, self.kp_max)}
+
+    def kp_grid(self) -> list[float]:
+        """The gains a model may answer: kp_min … kp_max on the 0.1 grid, below the bound."""
+        lo, hi = round(self.kp_min * 10), round(self.kp_max * 10)
+        grid = [round(k / 10, 1) for k in range(lo, hi + 1)]
+        return [kp for kp in grid if 0 < kp < self.kp_bound] or [round(self.kp_min, 3)]
+
+    def model_schema(self):
+        return {"type": "object", "additionalProperties": False, "required": ["Kp"],
+                "properties": {"Kp": {"type": "number", "enum": self.kp_grid()}}}
+
+    def agrees(self, reply, rule, obs):
+        kp0 = self.cluster.kp
+        same_way = direction(reply["Kp"], kp0) == direction(rule["Kp"], kp0)
+        return same_way, abs(reply["Kp"] - rule["Kp"]) < 1e-9
 
     def sanity(self, parsed, obs):
         kp = parsed.get("Kp")
