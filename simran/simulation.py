@@ -327,7 +327,7 @@ class Simulation:
         s["energy_efficiency_bit_per_j"] = bits / total_j if total_j else 0.0
         s.pop("_total_bits", None)
         if self.decision_log is not None:
-            s.update(self.decision_log.summary())
+            s.update(self.decision_log.summary([a.name for a in self.agents]))
         for a in self.agents:                  # agents may add run-level metrics of their own
             extra = getattr(a, "summary_metrics", None)
             if extra is not None:

@@ -45,6 +45,28 @@ def _warn_late_events(scen) -> None:
         print(f"simran: note: {note}", file=sys.stderr)
 
 
+def _warn_late_agents(scen) -> None:
+    """An agent whose first observation (one period in, for the periodic loop) is at or after
+    the end of the run never decides — say so (it appears in the summary with 0 decisions)."""
+    from simran.hooks import Agent
+    from simran.hooks.registry import resolve_agent
+    from simran.units import ms_to_us, s_to_us
+
+    end_us = s_to_us(scen.simulation.duration_s)
+    for i, cfg in enumerate(scen.agents):
+        try:
+            cls = resolve_agent(scen, i, cfg)
+        except SimranError:
+            continue                      # reported as an error when the agents are built
+        if cls.run is not Agent.run or cls.first_observation_us is not Agent.first_observation_us:
+            continue                      # a loop or first observation of its own
+        if max(ms_to_us(cfg.period_ms), 1) >= end_us:
+            print(f"simran: warning: agents.{i} ({cfg.name}): its first observation is at "
+                  f"period_ms = {cfg.period_ms:g} ms, at or after the end of the run "
+                  f"({scen.simulation.duration_s:g} s): it will make no decision",
+                  file=sys.stderr)
+
+
 def _preflight(scen, args) -> None:
     """The pre-flight size check (``--allow-large`` skips it)."""
     if not getattr(args, "allow_large", False):
@@ -76,6 +98,7 @@ def _check_writable(folder: Path) -> None:
 def cmd_validate(args) -> int:
     scen = _load(args)
     _warn_late_events(scen)
+    _warn_late_agents(scen)
     _preflight(scen, args)
     from simran.simulation import Simulation
 
@@ -146,6 +169,13 @@ def cmd_config_dump(args) -> int:
     return 0
 
 
+def cmd_config_schema(args) -> int:
+    from simran.cli.config_schema import format_section
+
+    print(format_section(args.section or ""))
+    return 0
+
+
 def _summary_table(summary: dict) -> str:
     width = max(len(k) for k in summary) if summary else 10
     rows = [f"  {k:<{width}}  {v:>14.4g}" for k, v in summary.items()]
@@ -155,6 +185,7 @@ def _summary_table(summary: dict) -> str:
 def cmd_run(args) -> int:
     scen = _load(args)
     _warn_late_events(scen)
+    _warn_late_agents(scen)
     _preflight(scen, args)
     from simran.simulation import run_scenario
 
@@ -247,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--format", choices=("toml", "json"), default="toml")
     dp.add_argument("--out", help="write to a file instead of stdout")
     dp.set_defaults(func=cmd_config_dump)
+    sc = csub.add_parser("schema", help="print a scenario section's fields: type, default, "
+                         "range, description (from the schema itself)")
+    sc.add_argument("section", nargs="?", default="",
+                    help="e.g. simulation, network.handover, agents (default: the top level)")
+    sc.set_defaults(func=cmd_config_schema)
 
     sp = sub.add_parser("summary", help="print the summary of a results file")
     sp.add_argument("results", help="results.h5 (or its folder)")

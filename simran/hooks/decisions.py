@@ -4,6 +4,42 @@ The decision log is the paper's audit log 𝓛 (papers/004 §3): one :class:`Dec
 decision of every agent — when it observed, how long it thought (the latency charged in simulated
 time), whether it was on time for its loop's budget, what the backend answered, and what the
 control surface's guard-rails made of the actions.
+
+Decision statuses
+-----------------
+``status`` says how far a decision got; it is set when the decision is logged and updated when
+its actions are applied.
+
+================  =================================================================================
+status            meaning
+================  =================================================================================
+``no_action``     ``decide`` returned no action, message or effect (e.g. a meta-tuner whose
+                  cluster was within τ); nothing is applied; ``t_apply_s`` is NaN
+``pending``       on time, with actions still queued at the end of the run: the ready time
+                  t0 + L or the next tick boundary after it is at or after the end, so they never
+                  reached the network (typically the last decision of an ``rt`` agent)
+``pending_late``  as ``pending``, for a late decision with ``late = "apply"``
+``applied``       on time; every action went through the control surface at ``t_apply_s`` (the
+                  first tick boundary ≥ t0 + L), and messages / ``on_ready`` effects happened. What
+                  the guard-rails made of the actions is ``guard_verdict``: ``applied`` with
+                  ``guard_verdict = "rejected"`` means the action reached the surface and was
+                  refused there (unknown slice, NaN…): the network did not change
+``applied_late``  as ``applied``, for a decision later than its budget with ``late = "apply"``
+``dropped_late``  later than its budget with ``late = "drop"`` (the default): discarded, nothing
+                  applied (stale control, design §3 step 5)
+``replied``       an answer to a round's request (:mod:`simran.hooks.messages`) that arrived by
+                  the round's deadline; ``t_apply_s`` is its arrival time
+``reply_late``    an answer that arrived after the round's deadline (the round went on without it)
+``no_reply``      the agent's ``respond`` returned no answer to a round's request
+================  =================================================================================
+
+``guard_verdict`` is the control surface's verdict (:class:`simran.control.Verdict`):
+``accepted``, ``clamped`` (applied after clamping into range; ``guard_reason`` says how),
+``rejected`` (not applied), or empty when no action was applied; with several actions, the
+worst. ``validation`` is ``"ok"`` or ``"rejected: <why>"`` when an LLM agent's own validation
+refused the reply (then ``actions`` are the deterministic fallback policy's), and
+``fallback_reason`` is set when the backend could not answer at all and the scripted rule did.
+``on_time`` is ``latency_ms <= budget_ms``.
 """
 
 from __future__ import annotations
@@ -129,6 +165,9 @@ class DecisionRecord:
 
 
 _DECISION_FIELDS = frozenset(DECISION_COLUMNS)
+SUMMARY_COUNTS = ("decisions", "on_time", "late", "dropped", "rejected_replies",
+                  "backend_fallbacks")
+"""The per-agent counts of :meth:`DecisionLog.summary` (``agent.<name>.<count>``)."""
 NO_DECISION = Decision()
 """What ``decide`` returning None stands for (shared: the wrapper only reads it)."""
 
@@ -166,11 +205,17 @@ class DecisionLog:
                                    if v is not None else "" for v in vals], dtype=object)
         return out
 
-    def summary(self) -> dict:
+    def summary(self, agents=()) -> dict:
         """Counts for the run summary, per agent: decisions, on time, late, dropped, replies
         rejected by validation (the deterministic policy decided instead), and decisions for which
-        the backend could not answer at all (server down, … → the scripted policy answered)."""
+        the backend could not answer at all (server down, … → the scripted policy answered).
+
+        Every agent named in ``agents`` appears, with zeros if it never decided (e.g. its first
+        observation fell after the end of the run)."""
         out: dict[str, float] = {}
+        for a in agents:
+            for key in SUMMARY_COUNTS:
+                out[f"agent.{a}.{key}"] = 0.0
         for r in self.rows:
             a = r["agent"]
             for key, cond in (("decisions", True), ("on_time", r["on_time"]),
