@@ -214,8 +214,15 @@ def test_arbitral_warning_reaches_the_offenders_next_prompt():
     sim = run([mediator(["a", "tox"], pressure="none"), tenant("a", 20),
                tenant("tox", 90, "toxic")], duration_s=40.0)
     rows = [r for r in sim.decision_log.rows if r["agent"] == "tox"]
-    assert "Arbitral warning to tox" not in rows[0]["prompt"]
-    assert "Arbitral warning to tox" in rows[1]["prompt"]
+    assert "Arbitral warning to tox" not in rows[0]["note"]
+    assert "Arbitral warning to tox" in rows[1]["note"]
+    assert rows[0]["backend"] == "scripted" and "not an LLM" in rows[0]["model"]
+    # an LLM tenant gets it in its prompt
+    from agents.negotiation.tenant import request_text
+
+    text = request_text({"round": 2, "proposal_mbps": 50.0, "warning": "Arbitral warning to x"},
+                        "x")
+    assert "Arbitral warning to x" in text and "The mediator proposes 50.0" in text
 
 
 def test_a_tenant_that_never_answers_times_out_and_is_excluded():

@@ -47,6 +47,8 @@ TOXIC_PATTERNS = (
 )
 _INJECTION = [re.compile(p) for p in INJECTION_PATTERNS]
 _TOXIC = [re.compile(p) for p in TOXIC_PATTERNS]
+_ANY_INJECTION = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS))
+_ANY_OFFENCE = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS + TOXIC_PATTERNS))
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
@@ -65,6 +67,8 @@ def find_offences(text: str) -> tuple[str, list[str]]:
         ``"injection"`` (takes precedence), ``"toxic"`` or ``"clean"``, and the matched phrases.
     """
     norm = normalise(text or "")
+    if not _ANY_OFFENCE.search(norm):               # the common case: one pass
+        return "clean", []
     hits = [m.group(0).strip() for p in _INJECTION for m in p.finditer(norm)]
     if hits:
         return "injection", hits
@@ -78,6 +82,8 @@ def sanitise(text: str, marker: str = "[removed by the arbitral unit]") -> str:
     For relaying a message to other agents without passing an injection on.
     """
     norm = normalise(text or "")
+    if not _ANY_INJECTION.search(norm):
+        return norm
     for pattern in _INJECTION:
         norm = pattern.sub(marker, norm)
     return norm

@@ -172,6 +172,8 @@ class Mediator(Agent):
                              f"use 'observed', 'none' or a number of Mbit/s, got {cap!r}"))
             cap = "none"
         self.capacity_mode = cap
+        self._slice_idx = ctx.slice_names.index(self.slice) if self.slice in ctx.slice_names \
+            else 0
         self.rules: Rules | None = None
         if p.get("rules") is not None:
             path = Path(str(p["rules"]))
@@ -258,7 +260,7 @@ class Mediator(Agent):
             return float(mode)
         if obs.ue_cqi is None or obs.ue_slice is None:
             return None
-        s = self.ctx.slice_index(self.slice)
+        s = self._slice_idx
         mask = (np.asarray(obs.ue_slice) == s) & (np.asarray(obs.ue_cqi) > 0)
         if not mask.any():
             return None

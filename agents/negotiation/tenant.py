@@ -34,7 +34,7 @@ import math
 import time
 
 from agents.negotiation.errors import NegotiationInputError
-from agents.negotiation.extraction import RESPONSE_TEMPLATE, extract
+from agents.negotiation.extraction import RESPONSE_TEMPLATE, Extracted, extract
 from agents.negotiation.personalities import PERSONALITIES, persona_prompt, scripted_bid
 from agents.negotiation.pressure import guardrail_text
 from agents.negotiation.validation import reprompt_message, validate_bid
@@ -195,6 +195,28 @@ class Tenant(Agent):
         describe = getattr(self.backend, "describe", None)
         return describe() if describe else type(self.backend).__name__
 
+    def _rule_reply(self, req, interval, bounds) -> Decision:
+        """The scripted backend: the personality rule itself (a rule reads no prompt, so none is
+        built or logged); its bid still goes through the validation unit."""
+        w0 = time.perf_counter()
+        b = scripted_bid(self.personality, self.intent_mbps, int(req.get("round", 1)) - 1,
+                         req.get("proposal_mbps"), interval, self.last_bid_mbps, self.rng)
+        bid = b.bid_mbps if bounds is None else min(max(b.bid_mbps, bounds[0]), bounds[1])
+        v = validate_bid(Extracted(bid, b.reasoning, "json"), interval=interval,
+                         bounds_mbps=bounds)
+        self.last_bid_mbps = float(bid)
+        reply = {"throughput": float(bid), "reasoning": b.reasoning}
+        note = f"bid {bid:.2f} Mbit/s (intent {self.intent_mbps:g}, {self.personality})"
+        if not v.ok:
+            note += f"; outside the validation unit's checks ({v.reason}): sent as the rule's bid"
+        for key in ("warning", "rejected"):
+            if req.get(key):
+                note += f"; received: {req[key]}"
+        return Decision(reply=reply, parsed=reply, backend="scripted",
+                        model=f"tenant rule '{self.personality}' (not an LLM)",
+                        validation="ok" if v.ok else f"rejected: {v.reason}",
+                        wall_s=time.perf_counter() - w0, note=note)
+
     # -- the prompt ----------------------------------------------------------------------------
     def messages(self, req: dict) -> list[dict]:
         system = GAME_PROMPT.format(name=self.name, intent=self.intent_mbps,
@@ -212,6 +234,8 @@ class Tenant(Agent):
         iv = req.get("interval")
         interval = tuple(iv) if iv is not None else None
         bounds = tuple(req["bounds_mbps"]) if req.get("bounds_mbps") is not None else None
+        if self.scripted:
+            return self._rule_reply(req, interval, bounds)
         schema = tenant_schema(interval, self.grammar_interval)
         msgs = self.messages(req)
         texts, notes, tokens, wall = [], [], [0, 0], 0.0
