@@ -411,20 +411,17 @@ class Scenario(_Model):
         return sites * n.sectors
 
     def check_cells(self, n_cells: int) -> None:
-        """Events and trace groups that name a cell the topology does not have are errors.
+        """Scripted events that name a cell the topology does not have are errors (trace groups
+        are checked where their traces are loaded, :mod:`simran.ue.trace`).
 
         Raises
         ------
         ScenarioError
-            Naming the file, ``events.<i>.cell`` or ``ue_groups.<i>.trace.cell`` and the range.
+            Naming the file, ``events.<i>.cell`` and the range of cells.
         """
         bad = [(f"events.{i}.cell", f"cell {e.cell} does not exist (the network has {n_cells} "
                 f"cells: 0…{n_cells - 1})") for i, e in enumerate(self.events)
                if e.cell is not None and e.cell >= n_cells]
-        bad += [(f"ue_groups.{i}.trace.cell", f"cell {g.trace.cell} does not exist (the "
-                 f"network has {n_cells} cells: 0…{n_cells - 1})")
-                for i, g in enumerate(self.ue_groups)
-                if g.trace is not None and g.trace.cell >= n_cells]
         if bad:
             raise ScenarioError(self.source, bad)
 

@@ -110,7 +110,7 @@ class Simulation:
         self.radio = radio = RadioNetwork(sc.network, [s.quota_pct for s in sc.slices],
                                           self.tick_s)
         self.topo, self.C, self.S = radio.topo, radio.n_cells, radio.n_slices
-        sc.check_cells(self.C)        # events / trace groups on cells that do not exist
+        sc.check_cells(self.C)        # scripted events on cells that do not exist
         self.n_prb, self.net = radio.n_prb, radio.state
         self.bs_height_m, self.noise_mw, self.area = radio.bs_height_m, radio.noise_mw, radio.area
         self.cqi_to_mcs, self.cqi_bits_per_prb_tick = radio.cqi_to_mcs, radio.cqi_bits_per_prb_tick

@@ -471,3 +471,145 @@ def test_results_error_json_roundtrip(results_file):
     r = load_results(results_file)
     assert r.scenario["simulation"]["duration_s"] == 0.5
     assert json.loads(json.dumps(r.summary))
+
+
+# ------------------------------------------------------------------------------------------
+# traces: CSV / series / UCC zip imports and trace-set files
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+UCC_CSV = ("Timestamp,Longitude,Latitude,Speed,Operatorname,CellID,NetworkMode,RSRP,RSRQ,SNR,"
+           "CQI,RSSI,DL_bitrate,UL_bitrate,State,NRxRSRP,NRxRSRQ,ServingCell_Lon,"
+           "ServingCell_Lat,ServingCell_Distance\n" + "".join(
+               f"2019.12.14_11.{m:02d}.{s:02d},-8.4,51.9,50,A,1,LTE,-90,-10,5,{7 + s % 3},-70,"
+               f"1000,10,D,-,-,-8.4,51.9,500\n" for m in range(3) for s in range(60)))
+MEMBER = "Download/Driving/B_2019.12.14_11.00.00.csv"
+
+
+def _flipped_zip(tmp_path: Path) -> Path:
+    good = _zip(tmp_path / "good.zip", {MEMBER: UCC_CSV.encode() * 3})
+    data = bytearray(good.read_bytes())
+    start = 30 + len(MEMBER) + 40                    # inside the deflated data of the member
+    for j in range(start, start + 32):
+        data[j] ^= 0x5A
+    p = tmp_path / "flipped.zip"
+    p.write_bytes(bytes(data))
+    return p
+
+
+def _w(path: Path, data: bytes | str) -> Path:
+    if isinstance(data, str):
+        path.write_text(data)
+    else:
+        path.write_bytes(data)
+    return path
+
+
+TRACE_IMPORT_CASES = [
+    ("csv-binary", lambda d: _w(d / "b.csv", bytes(range(256)) * 8),
+     ["csv", "--time", "t", "--cqi", "cqi"], "b.csv", "not a"),
+    ("csv-nul", lambda d: _w(d / "n.csv", b"t,cqi\n0,\0\0\n1,5\n"),
+     ["csv", "--time", "t", "--cqi", "cqi"], "n.csv: data row 1 (line 2)", "is not a number"),
+    ("csv-time-1e300", lambda d: _w(d / "t.csv", "t,cqi\n0,5\n1,6\n1e300,7\n"),
+     ["csv", "--time", "t", "--cqi", "cqi"], "t.csv: data row 3 (line 4)", "beyond"),
+    ("series-binary", lambda d: _w(d / "s.txt", b"\xff\xfe\x00\x81" * 64),
+     ["series", "--period-s", "1"], "s.txt", "not a UTF-8 text file"),
+    ("ucc-not-zip", lambda d: _w(d / "z.zip", b"PK\x03\x04garbage" * 10),
+     ["ucc5g"], "z.zip", "cannot open as a zip file"),
+    ("ucc-binary-member", lambda d: _zip(d / "bm.zip", {MEMBER: bytes(range(128, 256)) * 20}),
+     ["ucc5g"], "member Download/Driving/", "not a UTF-8 text CSV"),
+    ("ucc-flipped", _flipped_zip, ["ucc5g"], "flipped.zip", "member Download/Driving/"),
+]
+
+
+@pytest.mark.parametrize("make, args, where, reason", [c[1:] for c in TRACE_IMPORT_CASES],
+                         ids=[c[0] for c in TRACE_IMPORT_CASES])
+def test_bad_trace_import(tmp_path, capsys, make, args, where, reason):
+    src = make(tmp_path)
+    out = tmp_path / "set.h5"
+    rc, _, err = cli(capsys, "traces", "import", args[0], src, *args[1:], "--out", out)
+    assert_clear(rc, err, where, reason)
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.fixture
+def trace_set(tmp_path) -> Path:
+    from simran.traces.trace import Trace
+    from simran.traces.trace_set import write_trace_set
+
+    traces = [Trace(id=f"v{k}", t_s=np.arange(50.0), cqi=np.full(50, 5 + k),
+                    speed_mps=np.full(50, 10.0)) for k in range(2)]
+    return write_trace_set(tmp_path / "good.h5", traces)
+
+
+def _damage_traces(src: Path, dst: Path, how: str) -> None:
+    shutil.copy(src, dst)
+    if how == "truncate":
+        dst.write_bytes(src.read_bytes()[:1000])
+        return
+    with h5py.File(dst, "r+") as f:
+        if how == "del-cqi":
+            del f["traces/v0/cqi"]
+        elif how == "del-traces":
+            del f["traces"]
+        elif how == "empty":
+            for k in list(f["traces"]):
+                del f["traces"][k]
+        elif how == "version-999":
+            f.attrs["format_version"] = 999
+        elif how == "version-text":
+            f.attrs["format_version"] = "one"
+        elif how == "short-cqi":
+            del f["traces/v0/cqi"]
+            f["traces/v0"].create_dataset("cqi", data=np.full(10, 5))
+        elif how == "cqi-99":
+            f["traces/v0/cqi"][3] = 99
+        elif how == "time-back":
+            f["traces/v0/t_s"][5] = 1.0
+        elif how == "string-time":
+            del f["traces/v0/t_s"]
+            f["traces/v0"].create_dataset("t_s", data=["x"] * 50, dtype=h5py.string_dtype())
+        else:  # pragma: no cover
+            raise ValueError(how)
+
+
+TRACE_SET_CASES = [
+    ("del-cqi", "/traces/v0", "missing dataset"),
+    ("del-traces", "not a simran trace-set file", "no /traces group"),
+    ("empty", "holds no traces", ""),
+    ("version-999", "format_version 999", "newer"),
+    ("version-text", "format_version 'one'", "not an integer"),
+    ("short-cqi", "trace 'v0'", "cqi has shape"),
+    ("cqi-99", "trace 'v0'", "CQI at sample 3"),
+    ("time-back", "trace 'v0'", "does not strictly increase at sample"),
+    ("string-time", "/traces/v0", "damaged"),
+    ("truncate", "cannot read as HDF5", ""),
+]
+
+
+@pytest.mark.parametrize("how, where, reason", TRACE_SET_CASES,
+                         ids=[c[0] for c in TRACE_SET_CASES])
+def test_bad_trace_set(tmp_path, capsys, trace_set, how, where, reason):
+    bad = tmp_path / "bad.h5"
+    _damage_traces(trace_set, bad, how)
+    rc, _, err = cli(capsys, "traces", "show", bad, "--trace", "v0")
+    assert_clear(rc, err, str(bad), where, reason)
+
+
+def test_trace_import_onto_a_full_disk(tmp_path, capsys, full_disk):
+    src = tmp_path / "t.csv"
+    src.write_text("t,cqi\n" + "".join(f"{k},{k % 16}\n" for k in range(3000)))
+    _fill(full_disk, leave_bytes=4096)
+    out = full_disk / "set.h5"
+    rc, _, err = cli(capsys, "traces", "import", "csv", src, "--time", "t", "--cqi", "cqi",
+                     "--out", out)
+    assert_clear(rc, err, str(out), "disk full")
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]

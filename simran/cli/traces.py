@@ -124,7 +124,11 @@ def _reports_errors(fn):
         except SimranError as exc:
             print(f"simran: error: {exc}", file=sys.stderr)
         except OSError as exc:
-            print(f"simran: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+            from simran.errors import describe_oserror
+
+            out = getattr(args, "out", None)
+            print(f"simran: error: {describe_oserror(exc, 'access', exc.filename or out)}",
+                  file=sys.stderr)
         return 2
     return wrapper
 

@@ -37,6 +37,10 @@ _MISSING = frozenset({"", "-", "nan", "na", "n/a", "null", "none"})
 # Shared helpers
 # --------------------------------------------------------------------------------------------
 
+#: the longest time a trace may span [s] (about 31.7 years; the clock counts int64 µs)
+MAX_TRACE_SPAN_S = 1e9
+
+
 def _where(name: str, row: int, line: int) -> str:
     return f"{name}: data row {row} (line {line})"
 
@@ -201,6 +205,12 @@ def _csv_trace(trace_id: str, rows: list, cols: dict[str, int], parse, name: str
             raise TraceError(f"{name}: mixed time zones in the time column ({exc})") from None
     else:
         t_s = np.asarray(times, dtype=float) - float(times[0])
+    far = np.flatnonzero(np.abs(t_s) > MAX_TRACE_SPAN_S)
+    if far.size:
+        r, line, fields = rows[int(far[0])]
+        raise TraceError(f"{_where(name, r, line)}: time {fields[cols['time']]!r} is "
+                         f"{t_s[far[0]]:.3g} s after the first row, beyond the "
+                         f"{MAX_TRACE_SPAN_S:.0e} s a trace may span (a typo or a wrong unit?)")
     data = {"t_s": t_s, "cqi": np.asarray(cqi)}
     for key, col in cols.items():
         if key not in ("time", "cqi"):
@@ -287,6 +297,12 @@ def import_csv(path, columns: dict[str, str], time_format: str | None = None,
             header, rows = _read_csv_rows(stream, name)
     except OSError as exc:
         raise TraceError(f"{name}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise TraceError(f"{name}: not a UTF-8 text file (byte {exc.start}: "
+                         f"{exc.object[exc.start:exc.start + 1]!r}); is it a binary file?"
+                         ) from None
+    except csv.Error as exc:                     # e.g. "line contains NUL": a binary file
+        raise TraceError(f"{name}: not a CSV text file ({exc})") from None
     index = _require_columns(header, list(cols.values()), name)
     col_idx = {k: index[c] for k, c in cols.items() if k != "trace_id"}
     groups = _group_rows(rows, index.get(cols.get("trace_id")), path.stem if trace_id is None
@@ -405,6 +421,9 @@ def _read_series(path: Path, name: str, header: bool) -> np.ndarray:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise TraceError(f"{name}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise TraceError(f"{name}: not a UTF-8 text file (byte {exc.start}); is it a binary "
+                         "file?") from None
     while lines and not lines[-1].strip():
         lines.pop()
     skip = 1 if header else 0

@@ -44,6 +44,9 @@ UNITS: dict[str, str] = {"t_s": "s", "cqi": "CQI index 0-15", **{
 """Unit of every dataset name (stored per trace in the ``units`` attribute)."""
 
 
+#: the largest |t_s| a trace may hold [s] (int64 microseconds hold ±9.2e12 s)
+MAX_ABS_T_S = 1e12
+
 @dataclass(eq=False)
 class Trace:
     """One vehicle's CQI time series and its optional companions.
@@ -98,6 +101,10 @@ class Trace:
             raise TraceError(f"{where}: t_s must be a non-empty 1-D array")
         if not np.all(np.isfinite(self.t_s)):
             raise TraceError(f"{where}: t_s has NaN/inf at sample {_first(~np.isfinite(self.t_s))}")
+        if np.abs(self.t_s).max() > MAX_ABS_T_S:
+            i = _first(np.abs(self.t_s) > MAX_ABS_T_S)
+            raise TraceError(f"{where}: t_s at sample {i} is {float(self.t_s[i]):.3g} s, beyond "
+                             f"±{MAX_ABS_T_S:.0e} s (the clock counts int64 microseconds)")
         back = np.diff(self.t_s) <= 0
         if back.any():
             i = _first(back) + 1

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simran.errors import TraceError
+from simran.errors import TraceError, describe_oserror
 from simran.traces.trace import OPTIONAL_FIELDS, UNITS, Trace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,16 +93,27 @@ def write_trace_set(path, traces, attrs: dict | None = None) -> Path:
                   "created_by": "simran.traces.trace_set.write_trace_set", **(attrs or {}),
                   "format_version": FORMAT_VERSION}
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    # built in memory, then written with plain file I/O: a full disk or a read-only folder is one
+    # OSError of a write (HDF5 writing onto a full disk can crash the process)
+    with h5py.File(f"{path.name}-{os.getpid()}", "w", driver="core", backing_store=False,
+                   libver=("v110", "latest")) as f:
+        _write_attrs(f.attrs, file_attrs)
+        group = f.create_group("traces")
+        for trace in traces:
+            _write_trace(group, trace)
+        f.flush()
+        image = f.id.get_file_image()
     try:
-        with h5py.File(tmp, "w", libver=("v110", "latest")) as f:
-            _write_attrs(f.attrs, file_attrs)
-            group = f.create_group("traces")
-            for trace in traces:
-                _write_trace(group, trace)
+        with open(tmp, "wb") as fh:
+            fh.write(image)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise TraceError(describe_oserror(exc, "write the trace set", path)) from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
     return path
 
 
@@ -197,10 +208,19 @@ class TraceSet:
                 if "traces" not in f or "format_version" not in attrs:
                     raise TraceError(f"{path}: not a simran trace-set file "
                                      "(no /traces group or no format_version attribute)")
+                if not isinstance(f["traces"], h5py.Group):
+                    raise TraceError(f"{path}: /traces is not a group (damaged file)")
                 ids = sorted(f["traces"].keys())
-        except OSError as exc:
-            raise TraceError(f"{path}: cannot read as HDF5 ({exc})") from exc
-        if int(attrs["format_version"]) > FORMAT_VERSION:
+        except TraceError:
+            raise
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise TraceError(f"{path}: cannot read as HDF5 ({_first_line(exc)})") from None
+        try:
+            version = int(attrs["format_version"])
+        except (TypeError, ValueError):
+            raise TraceError(f"{path}: format_version {attrs['format_version']!r} is not an "
+                             "integer (damaged file)") from None
+        if version > FORMAT_VERSION:
             raise TraceError(f"{path}: format_version {attrs['format_version']} is newer than "
                              f"this simran reads ({FORMAT_VERSION})")
         if not ids:
@@ -243,19 +263,36 @@ class TraceSet:
         import h5py
 
         where = f"{self.path}: /traces/{trace_id}"
-        with h5py.File(self.path, "r") as f:
-            g = f["traces"][trace_id]
-            missing = [n for n in ("t_s", "cqi") if n not in g]
-            if missing:
-                raise TraceError(f"{where}: missing dataset(s) {missing}")
-            data = {n: g[n][()] for n in ["t_s", "cqi", *OPTIONAL_FIELDS] if n in g}
-            attrs = _read_attrs(g.attrs)
-        if "network_mode" in data:
-            data["network_mode"] = np.char.decode(data["network_mode"], "utf-8")
+        name = ""
+        try:
+            with h5py.File(self.path, "r") as f:
+                g = f["traces"][trace_id]
+                if not isinstance(g, h5py.Group):
+                    raise TraceError(f"{where}: not a group (damaged file)")
+                missing = [n for n in ("t_s", "cqi") if n not in g]
+                if missing:
+                    raise TraceError(f"{where}: missing dataset(s) {missing}")
+                data = {}
+                for name in ["t_s", "cqi", *OPTIONAL_FIELDS]:
+                    if name in g:
+                        data[name] = g[name][()]
+                name = ""
+                attrs = _read_attrs(g.attrs)
+            if "network_mode" in data:
+                data["network_mode"] = np.char.decode(data["network_mode"], "utf-8")
+        except TraceError:
+            raise
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError,
+                UnicodeDecodeError) as exc:
+            what = f"/{name}" if name else ""
+            raise TraceError(f"{where}{what}: damaged or unreadable ({_first_line(exc)})"
+                             ) from None
         try:
             return Trace(id=trace_id, attrs=attrs, **data)
         except TraceError as exc:
             raise TraceError(f"{self.path}: {exc}") from None
+        except (ValueError, TypeError) as exc:       # e.g. a column of a wrong type
+            raise TraceError(f"{where}: damaged ({_first_line(exc)})") from None
 
     def select(self, ids=None, first: int | None = None, all: bool = True) -> list[Trace]:
         """Choose traces: by id list, the first N ids (sorted order) or all of them.
@@ -313,6 +350,11 @@ def _summary_row(trace: Trace) -> dict:
         "speed_mean_kmh": float(np.nanmean(speed) * 3.6) if has_speed else float("nan"),
         "speed_max_kmh": float(np.nanmax(speed) * 3.6) if has_speed else float("nan"),
     }
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def load_trace_set(path) -> TraceSet:

@@ -283,6 +283,22 @@ def _ucc_trace(rows, seg, k, n_kept, header, name, base_id, params, counts) -> T
     return Trace(id=tid, attrs=attrs, **data)
 
 
+def _read_member(zip_path: Path, archive: zipfile.ZipFile, member: str) -> str:
+    """One member's text; a damaged or binary member is a :class:`TraceError` naming both."""
+    import zlib
+
+    try:
+        data = archive.read(member)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            RuntimeError) as exc:
+        raise TraceError(f"{zip_path}: member {member}: damaged zip entry ({exc})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TraceError(f"{zip_path}: member {member}: not a UTF-8 text CSV (byte "
+                         f"{exc.start}); is it a binary file?") from None
+
+
 def read_ucc5g(zip_path, *, max_fill_s: int = 3, min_segment_s: int = 60) -> Ucc5gImport:
     """Read and clean the driving traces of the UCC 5G dataset zip (nothing is written).
 
@@ -310,14 +326,14 @@ def read_ucc5g(zip_path, *, max_fill_s: int = 3, min_segment_s: int = 60) -> Ucc
     try:
         blob = zip_path.read_bytes()
         archive = zipfile.ZipFile(io.BytesIO(blob))
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise TraceError(f"{zip_path}: cannot open as a zip file ({exc})") from None
     members = _ucc_driving_members(archive.namelist())
     if not members:
         raise TraceError(f"{zip_path}: no */Driving/*.csv members (is this the UCC 5G zip?)")
     result = Ucc5gImport([], [], {}, [], params, None, hashlib.sha256(blob).hexdigest())
     for member, base_id in members.items():
-        text = archive.read(member).decode("utf-8-sig")
+        text = _read_member(zip_path, archive, member)
         traces, counts = _ucc_file(member, text, base_id, params)
         result.traces += traces
         result.per_file.append({"file": member, "base_id": base_id,
