@@ -110,6 +110,7 @@ def test_summary(scen, tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_plot(scen, tmp_path, capsys):
     if importlib.util.find_spec("matplotlib") is None:
         print("matplotlib is not installed (the `plot` extra): skipping")
@@ -155,6 +156,7 @@ def test_no_command_and_version(capsys):
     assert "simran " in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_console_script_subprocess(scen, tmp_path):
     exe = shutil.which("simran")
     cmd = [exe] if exe else [sys.executable, "-m", "simran"]

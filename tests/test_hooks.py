@@ -192,6 +192,7 @@ def test_replay_reproduces_a_recorded_run_bit_for_bit(tmp_path):
     assert_same_run(first.results_path, again.results_path)
 
 
+@pytest.mark.slow
 def test_embedded_model_end_to_end_and_replay(tmp_path):
     import agents.demo  # noqa: F401
     from agents.llm import embedded_status

@@ -231,6 +231,7 @@ def probe(spec):
     return {"blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "pid": os.getpid()}
 
 
+@pytest.mark.slow
 def test_local_pool_yields_results_and_exceptions(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     specs = load_sweep(write(tmp_path, GRID)).plan()[:4]
@@ -380,6 +381,7 @@ def crashing_runner(spec, runs_dir):
     return run_one(spec, runs_dir)
 
 
+@pytest.mark.slow
 def test_worker_crash_marks_only_in_flight_runs(tmp_path):
     path = write(tmp_path, GRID)
     out = tmp_path / "out"
@@ -417,6 +419,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_resume_after_kill_9(tmp_path):
     # runs of 3 simulated s (~150 ms each) on 1 worker, so the kill lands mid-way
@@ -490,6 +493,7 @@ def _datasets(path: Path) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_local_pool_and_dask_give_identical_results(tmp_path):
     path = write(tmp_path, GRID.replace("seeds = [11, 12]", "seeds = [5]"))
     local, dask = tmp_path / "local", tmp_path / "dask"

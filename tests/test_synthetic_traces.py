@@ -116,6 +116,7 @@ def test_calibration_oracle():
     assert in_hole([-1500.0, 1500.0, 1500.1]).tolist() == [True, True, False]
 
 
+@pytest.mark.slow
 def test_fresh_set_has_the_hole():
     # another seed than the shipped one, 4 vehicles over the full 600 s
     traces, info = generate(vehicles=4, duration_s=600.0, seed=1)
@@ -164,6 +165,7 @@ def test_shipped_set_has_the_hole(shipped):
     assert mid.mean() > 0.6 and ends.mean() == 0
 
 
+@pytest.mark.slow
 def test_shipped_set_is_reproducible(shipped):
     # vehicle 1 does not depend on the fleet size: regenerate it alone and compare (float32 =
     # the file's storage type for the float fields)
