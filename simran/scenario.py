@@ -351,6 +351,11 @@ class Scenario(_Model):
         if self.simulation.tick_ms * 1000 != int(round(self.simulation.tick_ms * 1000)):
             raise ValueError(_at("simulation.tick_ms", "must be a whole number of microseconds"))
         self._check_timing()
+        n_cells = self.n_cells_estimate()          # exact for every layout (tests check it)
+        for i, e in enumerate(self.events):
+            if e.cell is not None and e.cell >= n_cells:
+                raise ValueError(_at(f"events.{i}.cell", f"cell {e.cell} does not exist (the "
+                                     f"network has {n_cells} cells: 0…{n_cells - 1})"))
         return self
 
     def _check_timing(self) -> None:
@@ -411,8 +416,10 @@ class Scenario(_Model):
         return sites * n.sectors
 
     def check_cells(self, n_cells: int) -> None:
-        """Scripted events that name a cell the topology does not have are errors (trace groups
-        are checked where their traces are loaded, :mod:`simran.ue.trace`).
+        """Scripted events that name a cell the built topology does not have are errors (the
+        schema checks them against :meth:`n_cells_estimate` already; this is the check against
+        the real topology; trace groups are checked where their traces are loaded,
+        :mod:`simran.ue.trace`).
 
         Raises
         ------

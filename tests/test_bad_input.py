@@ -613,3 +613,218 @@ def test_trace_import_onto_a_full_disk(tmp_path, capsys, full_disk):
                      "--out", out)
     assert_clear(rc, err, str(out), "disk full")
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+# ------------------------------------------------------------------------------------------
+# sweeps and campaigns
+
+
+def _sweep(tmp_path: Path, sweep_table: str, base: str = BASE) -> Path:
+    (tmp_path / "base.toml").write_text(base)
+    f = tmp_path / "sw.toml"
+    f.write_text(f'base = "base.toml"\n[sweep]\n{sweep_table}\n')
+    return f
+
+
+SWEEP_CASES = [
+    ("million-runs", 'grid = { "slices.0.quota_pct" = [10, 20, 30, 40, 50, 60, 70, 80, 90, '
+     '95], "ue_groups.0.count" = [' + ", ".join(map(str, range(1, 101))) + ']}\n'
+     'replications = 1000', "plans 1,000,000 runs", "--allow-large"),
+    ("bad-axis-value", 'grid = { "simulation.duration_s" = [0.05, inf] }',
+     "simulation.duration_s", "finite"),
+    ("axis-not-list", 'grid = { "simulation.seed" = 3 }', "simulation.seed", "must be a list"),
+    ("unknown-field", 'grid = { "simulation.nosuch" = [1, 2] }', "simulation.nosuch",
+     "unknown field"),
+    ("event-cell-in-sweep", 'grid = { "slices.0.quota_pct" = [50, 60] }', "base.toml", ""),
+]
+
+
+@pytest.mark.parametrize("table, where, reason", [c[1:] for c in SWEEP_CASES],
+                         ids=[c[0] for c in SWEEP_CASES])
+def test_bad_sweep(tmp_path, capsys, table, where, reason):
+    base = BASE
+    if "event-cell" in table or where == "base.toml":
+        base = BASE + "[[events]]\nat_s = 0.01\naction = \"cell_off\"\ncell = 5\n"
+        where, reason = "events.0.cell", "cell 5 does not exist"
+    f = _sweep(tmp_path, table, base)
+    rc, _, err = cli(capsys, "sweep", f, "--out", tmp_path / "camp", "--workers", "0",
+                     "--quiet")
+    assert_clear(rc, err, where, reason)
+    runs = tmp_path / "camp" / "runs"
+    assert not runs.exists() or not any(runs.glob("*.h5"))
+
+
+def test_sweep_size_override(tmp_path, capsys):
+    """--allow-large lifts the run-count guard (dry run: nothing is run)."""
+    from simran.campaigns.sweep import load_sweep
+
+    f = _sweep(tmp_path, 'grid = { "slices.0.quota_pct" = [50, 55, 60] }\nreplications = 4')
+    sw = load_sweep(f)
+    assert sw.n_runs() == 12 == len(sw.points())
+    with pytest.raises(Exception, match="plans 12 runs"):
+        sw.check_size(max_runs=10)
+    rc, out, err = cli(capsys, "sweep", f, "--out", tmp_path / "c", "--dry-run")
+    assert rc == 0 and "12 runs" in out
+
+
+def test_sweep_metric_pattern_that_matches_nothing(tmp_path, capsys):
+    f = _sweep(tmp_path, 'grid = { "slices.0.quota_pct" = [50, 60] }\n'
+               'metrics = ["throughput_mbps_mean", "nosuch_*"]')
+    rc, _, err = cli(capsys, "sweep", f, "--out", tmp_path / "c", "--workers", "0", "--quiet")
+    assert_clear(rc, err, str(f), "[sweep] metrics", "'nosuch_*'", "they are kept")
+    assert len(list((tmp_path / "c" / "runs").glob("*.h5"))) == 2     # nothing lost
+    # on resume the check comes first, before anything runs
+    rc, _, err = cli(capsys, "sweep", f, "--out", tmp_path / "c", "--workers", "0", "--quiet")
+    assert_clear(rc, err, "'nosuch_*'")
+
+
+def test_campaign_onto_a_full_disk_stops_and_keeps_finished_runs(tmp_path, full_disk):
+    """A runner that fills the disk and fails: recording the lost run cannot be written; the
+    campaign stops with a SweepError naming the record, the finished run is kept."""
+    from simran.campaigns.campaign import run_campaign, run_one, scan_runs
+    from simran.campaigns.executors import SerialExecutor
+    from simran.errors import SweepError
+
+    f = _sweep(tmp_path, 'grid = { "slices.0.quota_pct" = [50, 55, 60] }')
+    calls = []
+
+    def runner(spec, runs_dir):
+        calls.append(spec.run_id)
+        if len(calls) == 1:
+            return run_one(spec, runs_dir)
+        _fill(full_disk)
+        raise RuntimeError("worker crashed")
+
+    with pytest.raises(SweepError, match=r"stopped: .*\.json: cannot write: disk full.*"
+                       "free space and run the same command again"):
+        run_campaign(f, full_disk / "c", executor=SerialExecutor(), runner=runner, quiet=True)
+    recs = scan_runs(full_disk / "c")
+    assert [r["state"] for r in recs.values()] == ["done"]
+    assert leftovers(full_disk) == []
+    (full_disk / "filler").unlink()
+    rep = run_campaign(f, full_disk / "c", executor=SerialExecutor(), quiet=True)
+    assert rep.skipped == 1 and rep.done == 2                           # resumed
+
+
+def test_sweep_into_a_read_only_folder(tmp_path, capsys, readonly_disk):
+    f = _sweep(tmp_path, 'grid = { "slices.0.quota_pct" = [50, 60] }')
+    rc, _, err = cli(capsys, "sweep", f, "--out", readonly_disk / "c", "--workers", "0",
+                     "--quiet")
+    assert_clear(rc, err, str(readonly_disk / "c"), "read-only")
+
+
+# ------------------------------------------------------------------------------------------
+# LLM replies and agent faults
+
+
+@pytest.fixture
+def bad_ollama(monkeypatch):
+    """An 'Ollama' that answers every request with HTTP 200 and a body that is not JSON."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(n)
+            body = b"<html>502 gateway says hello</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _reply
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{server.server_address[1]}")
+    yield server
+    server.shutdown()
+
+
+def test_ollama_non_json_body_falls_back_and_the_run_completes(tmp_path, capsys, bad_ollama):
+    """HTTP 200 with a non-JSON body: the deterministic policy answers, the reason is recorded,
+    the run is not lost (design §10)."""
+    import agents.demo  # noqa: F401
+    from simran.output.results import load_results
+
+    f = tmp_path / "s.toml"
+    f.write_text(BASE + DEMO_AGENT.format(backend="ollama:llama3.2:3b", intent=10))
+    rc, out, err = cli(capsys, "run", f, "--out", tmp_path / "o", "--quiet")
+    assert rc == 0, err
+    assert "Traceback" not in err
+    d = load_results(tmp_path / "o").decisions
+    assert len(d) == 2 and set(d["backend"]) == {"scripted"}
+    assert all("not JSON" in r for r in d["fallback_reason"]), list(d["fallback_reason"])
+
+
+def test_ollama_backend_non_json_is_backend_unavailable(bad_ollama):
+    from agents.llm import BackendUnavailable
+    from agents.llm.ollama_backend import OllamaBackend
+
+    b = OllamaBackend("llama3.2:3b", timeout_s=5)
+    with pytest.raises(BackendUnavailable, match="malformed response: the body is not JSON"):
+        b.chat([{"role": "user", "content": "hi"}], {"type": "object"})
+    ok, why = b.available(timeout_s=5)
+    assert not ok and "not JSON" in why
+
+
+class _Broken:
+    """Agent kinds whose decide() raises (registered once, in-process)."""
+
+    registered = False
+
+    @classmethod
+    def register(cls):
+        if cls.registered:
+            return
+        from simran.hooks import Agent, register_agent
+
+        @register_agent("h17_json_broken")
+        class JsonBroken(Agent):
+            def decide(self, obs):
+                return json.loads("{not json")
+
+        @register_agent("h17_scenario_error")
+        class ScenarioBroken(Agent):
+            def decide(self, obs):
+                from simran.errors import ScenarioError
+                raise ScenarioError("x.toml", [("agents.0.params.k", "bad k")])
+
+        cls.registered = True
+
+
+@pytest.mark.parametrize("kind, needles", [
+    ("h17_json_broken", ["agent 'b' (h17_json_broken) failed at t = 0.02 s",
+                         "JSONDecodeError: Expecting property name"]),
+    ("h17_scenario_error", ["x.toml", "agents.0.params.k: bad k"]),
+])
+def test_exception_in_an_agent_keeps_its_message(tmp_path, capsys, kind, needles):
+    """SimPy re-creates a process's exception as type(e)(*e.args): a JSONDecodeError became
+    'TypeError: … missing 2 required positional arguments'. Now the message survives."""
+    _Broken.register()
+    f = tmp_path / "s.toml"
+    f.write_text(BASE + f'[[agents]]\nname = "b"\nkind = "{kind}"\nperiod_ms = 20\n'
+                 'latency = "fixed:0"\n')
+    rc, _, err = cli(capsys, "run", f, "--out", tmp_path / "o", "--quiet")
+    assert_clear(rc, err, *needles)
+    assert "TypeError" not in err and "missing 2 required" not in err
+    assert not (tmp_path / "o" / "results.h5").exists() and leftovers(tmp_path) == []
+
+
+def test_errors_survive_simpy_and_pickle():
+    """Every simran error class is rebuilt from its args (SimPy) and pickles (process pools)."""
+    import pickle
+
+    from simran import errors
+
+    cases = [errors.ScenarioError("a.toml", [("x.y", "bad")]), errors.TraceError("t: row 3"),
+             errors.SweepError("s"), errors.ResultsError("r"), errors.AgentError("a"),
+             errors.SizeError("big"), errors.ControlError("c")]
+    for e in cases:
+        assert str(type(e)(*e.args)) == str(e)
+        assert str(pickle.loads(pickle.dumps(e))) == str(e)
