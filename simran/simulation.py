@@ -37,7 +37,7 @@ from simran.control import (
 )
 from simran.mac.scheduler import SliceScheduler, slice_budgets
 from simran.output.collectors import Collector
-from simran.radio import energy, link
+from simran.radio import energy, link, nr_tables
 from simran.radio.handover import A3Handover
 from simran.radio.network import DEFAULT_BS_HEIGHT_M, NetworkState, RadioNetwork
 from simran.rng import Streams
@@ -121,6 +121,7 @@ class Simulation:
         self.ue_xy, self.ue_slice, self.ue_group = pop.xy, pop.slice, pop.group
         self.ue_is_trace, self.traffic, self.trace_ues = pop.is_trace, pop.traffic, pop.trace_ues
         self.ue_active = np.ones(self.U, dtype=bool)
+        self.ue_active.flags.writeable = False     # replaced, never changed (the MAC caches on it)
         radio.init_channel(self.streams.stream("channel"), self.ue_xy)
         self.serving = self._best_cell()
         # the MAC and the run's state
@@ -184,6 +185,7 @@ class Simulation:
         all_trace = self.trace_ues is not None and bool(self.ue_is_trace.all())
         nan_sinr = np.full(self.U, np.nan)
         nan_sinr.flags.writeable = False
+        cqi_thr = _cqi_thresholds(sinr_map)
         serving_for, cs = None, None
         net, radio = self.net, self.radio
         state_of = quota_of = tx_of = budget_on = power_on = None
@@ -200,7 +202,8 @@ class Simulation:
                 # block Rayleigh fading of the serving link: |h|² ~ Exp(1), new every tick
                 h = fading_rng.exponential(1.0, self.U) if fading_rng is not None else None
                 sinr = radio.sinr_db(self.serving, self.prev_load, h)
-                cqi = link.sinr_to_cqi(sinr, sinr_map).astype(np.int64)
+                cqi = (_threshold_cqi(sinr, cqi_thr) if cqi_thr is not None
+                       else link.sinr_to_cqi(sinr, sinr_map).astype(np.int64))
                 if self.trace_ues is not None:
                     tcqi = self.trace_ues.cqi_now(now)                # [U] −1 = not a trace UE
                     cqi = np.where(self.ue_is_trace, np.maximum(tcqi, 0), cqi)
@@ -233,7 +236,7 @@ class Simulation:
             pw = power.power_w(load)
             self.energy_j += pw * tick_s
             cs_mbps = cs_bits / tick_s / 1e6
-            for a in (bits, prb, cs_mbps, cs_prb, load):   # agents observe these without copies
+            for a in (bits, prb, cs_mbps, cs_prb, load, cqi):   # observed without copies
                 a.flags.writeable = False
             self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
             self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw)
@@ -333,6 +336,23 @@ class Simulation:
             if extra is not None:
                 s.update(extra())
         return s
+
+
+def _cqi_thresholds(mapping: str) -> np.ndarray | None:
+    """SINR thresholds [dB] of a threshold-table SINR → CQI mapping (None: ``analytic``)."""
+    if mapping == "analytic":
+        return None
+    return nr_tables.lookup(nr_tables.SINR_CQI_THRESHOLDS_DB, mapping, "SINR→CQI mapping")
+
+
+def _threshold_cqi(sinr_db: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """:func:`simran.radio.link.sinr_to_cqi` of a threshold table as int64, in fewer calls:
+    CQI = number of thresholds ≤ SINR, 0 for NaN (radio-reference C.4)."""
+    cqi = np.searchsorted(thresholds, sinr_db, side="right")
+    nan = np.isnan(sinr_db)
+    if nan.any():
+        cqi[nan] = 0
+    return cqi
 
 
 def _event_action(e):

@@ -14,7 +14,9 @@ Each shortcut of the per-tick loop (``benchmarks/bench_type1.py``: one route wen
 * a decision-log record behaves as the dict it replaced;
 * the channel (issue 18): correlated fields sampled with kept work buffers equal fresh arrays;
   angles, LOS, path loss and shadowing computed once per site equal the per-cell computation;
-  the SINR with the serving links' powers cached equals the uncached formula.
+  the SINR with the serving links' powers cached equals the uncached formula;
+* the tick (issue 18): the inlined threshold SINR → CQI equals ``sinr_to_cqi``; the scheduler's
+  all-active shortcut equals the masked path; CBR demand without the mask equals the masked one.
 """
 
 from __future__ import annotations
@@ -321,3 +323,62 @@ def test_sinr_with_cached_serving_powers_equals_uncached():
 def _scenario_from(path, over):
     from simran.scenario import Scenario
     return Scenario.from_dict(apply_overrides(read_toml(path), over))
+
+
+# ------------------------------------------------------------------------------ tick ---------
+@pytest.mark.parametrize("mapping", ["nr_mathworks", "lte_fan"])
+def test_threshold_cqi_equals_sinr_to_cqi(mapping):
+    from simran.radio.link import sinr_to_cqi
+    from simran.simulation import _cqi_thresholds, _threshold_cqi
+
+    thr = _cqi_thresholds(mapping)
+    rng = np.random.default_rng(8)
+    sinr = np.concatenate([rng.uniform(-15, 35, 500), thr, np.nextafter(thr, -np.inf),
+                           [np.nan, -np.inf, np.inf, 0.0, -0.0]])
+    got = _threshold_cqi(sinr, thr)
+    assert got.dtype == np.int64
+    assert np.array_equal(got, sinr_to_cqi(sinr, mapping).astype(np.int64))
+    assert _cqi_thresholds("analytic") is None
+
+
+def test_all_active_shortcut_equals_masked_scheduler():
+    """A read-only all-active array lets the scheduler skip the activity masks; the same
+    allocations and averages as a writable array it checks every tick (and as a mask with
+    inactive UEs, which takes the general path)."""
+    rng = np.random.default_rng(11)
+    C, S, U = 3, 2, 40
+    serving, ue_slice = rng.integers(0, C, U), rng.integers(0, S, U)
+    quota, on = np.full((C, S), 45.0), np.array([True, True, False])
+    ro = np.ones(U, bool)
+    ro.flags.writeable = False
+    a = SliceScheduler(C, S, N_PRB, ["pf", "bet"], True, 0.2)
+    b = SliceScheduler(C, S, N_PRB, ["pf", "bet"], True, 0.2)
+    for tick in range(6):
+        bpp = rng.choice([0.0, 500.0, 8025.5], size=U)
+        dem = np.where(rng.uniform(size=U) < 0.5, np.inf, rng.uniform(0, 4e4, U))
+        active = ro if tick < 4 else rng.uniform(size=U) < 0.8
+        got = a.allocate(serving, ue_slice, active, bpp, dem, quota, on, TICK_S)
+        want = b.allocate(serving, ue_slice, np.array(active), bpp, dem, quota, on, TICK_S)
+        assert np.array_equal(got, want) and np.array_equal(a.avg_bps, b.avg_bps)
+    assert a._active_of is None or a._active_of is ro
+
+
+def test_cbr_demand_without_the_mask_equals_masked_demand():
+    from simran.ue.traffic import Traffic
+
+    rng = np.random.default_rng(12)
+    fb = rng.uniform(size=30) < 0.4
+    cbr = np.where(fb, 0.0, rng.uniform(1e5, 5e6, 30))
+    t = Traffic(fb, cbr, TICK_S, buffer_s=0.02)
+    buf, dropped = np.zeros(30), np.zeros(30)
+    for _ in range(40):
+        b = buf + t.arrival_bits                  # the masked formula it replaced
+        over = np.maximum(b - t.cap_bits, 0.0, where=~fb, out=np.zeros_like(b))
+        dropped += over
+        buf = b - over
+        want = np.where(fb, np.inf, buf)
+        got = t.demand_bits()
+        assert np.array_equal(got, want) and np.array_equal(t.dropped_bits, dropped)
+        served = np.minimum(rng.uniform(0, 3e4, 30), got)
+        t.served(served)
+        buf = np.where(fb, 0.0, np.maximum(buf - served, 0.0))

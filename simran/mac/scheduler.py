@@ -88,6 +88,9 @@ class SliceScheduler:
         self._on_of: np.ndarray | None = None       # the cell_on array _all_on is for
         self._all_on = False
         self._singleton = False
+        self._kind_of: np.ndarray | None = None     # the ue_slice array _kind is for
+        self._active_of: np.ndarray | None = None   # the read-only active array _all_active is for
+        self._all_active = False
 
     def allocate(self, serving: np.ndarray, ue_slice: np.ndarray, active: np.ndarray,
                  bits_per_prb: np.ndarray, demand_bits: np.ndarray, quota_pct: np.ndarray,
@@ -133,13 +136,18 @@ class SliceScheduler:
             self._cs = cs
         if cell_on is not self._on_of:            # the kernel passes one array per state
             self._on_of, self._all_on = cell_on, bool(cell_on.all())
-        ok = active & (bits_per_prb > 0)
+        if active is not self._active_of:
+            # a read-only array cannot change behind the cache; a writable one is re-checked
+            self._active_of = active if not active.flags.writeable else None
+            self._all_active = bool(active.all())
+        has_rate = bits_per_prb > 0
+        ok = has_rate if self._all_active else has_rate & active
         if not self._all_on:
-            ok &= cell_on[serving]
+            ok = ok & cell_on[serving]
         if demand_bits is None:                   # every UE full buffer: all PRBs it can get
             need = np.where(ok, float(self.n_prb), 0.0)
         else:
-            need = np.where(ok, demand_bits / np.where(bits_per_prb > 0, bits_per_prb, 1.0), 0.0)
+            need = np.where(ok, demand_bits / np.where(has_rate, bits_per_prb, 1.0), 0.0)
             need = np.minimum(need, float(self.n_prb))
         if budget is None:
             budget = slice_budgets(quota_pct, self.n_prb, cell_on).ravel()    # [C*S]
@@ -148,7 +156,9 @@ class SliceScheduler:
             alloc = np.where(ok, np.minimum(budget[self._cs], need), 0.0)
         else:
             group = np.where(ok, self._cs, -1)
-            kind = self.slice_policy[ue_slice]                                 # [U]
+            if ue_slice is not self._kind_of:
+                self._kind_of, self._kind = ue_slice, self.slice_policy[ue_slice]   # [U]
+            kind = self._kind
             rate = bits_per_prb / tick_s                                       # [U] bit/s per PRB
             alloc = self._fill(group, self.C * self.S, budget, kind, rate, need)
         if self.lending:
@@ -161,8 +171,8 @@ class SliceScheduler:
             alloc += water_fill(cgroup, self.C, spare, np.ones(U), left)
         if self.uses_average:      # the averages are read only by PF / BET slices
             served_bps = alloc * bits_per_prb / tick_s
-            self.avg_bps = np.where(active, (1 - self.pf_beta) * self.avg_bps
-                                    + self.pf_beta * served_bps, self.avg_bps)
+            avg = (1 - self.pf_beta) * self.avg_bps + self.pf_beta * served_bps
+            self.avg_bps = avg if self._all_active else np.where(active, avg, self.avg_bps)
         return alloc
 
     def _fill(self, group, n_groups, budget, kind, rate, need):

@@ -75,7 +75,9 @@ class Collector:
         self._next = self.period_us
         self._next_ue = self.ue_period_us
         self._every_tick = self.period_us == sim.tick_us
-        self._any_geo = bool((~sim.ue_is_trace).any())   # trace UEs have no SINR
+        self._not_trace = ~sim.ue_is_trace
+        self._any_geo = bool(self._not_trace.any())      # trace UEs have no SINR
+        self._all_geo = bool(self._not_trace.all())
         self._nan_u = np.full(U, np.nan)
         # whole-run accumulators for the summary
         self._cs_bits_run = np.zeros((C, S))
@@ -87,6 +89,7 @@ class Collector:
         self.sinr_sum = np.zeros(U)
         self.sinr_n = np.zeros(U)
         self._mcs = np.zeros(U)
+        self._last_cqi = None                    # CQI of the last tick (MCS taken at a flush)
 
     def on_tick(self, now_us, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w) -> None:
         """Add one tick (all arrays are this tick's values)."""
@@ -116,20 +119,25 @@ class Collector:
         self.n_ticks += 1
         if sim.U:
             self.ue_total_bits += bits
+            every = False
             if self._any_geo:
-                geo = ~sim.ue_is_trace & np.isfinite(sinr_db)
-                self.sinr_sum += np.where(geo, sinr_db, 0.0)
-                self.sinr_n += geo
+                geo = np.isfinite(sinr_db)
+                if not self._all_geo:
+                    geo &= self._not_trace
+                # every UE with a finite SINR (the usual tick): the sums without the masks
+                every = bool(geo.all())
+                self.sinr_sum += sinr_db if every else np.where(geo, sinr_db, 0.0)
+                self.sinr_n += 1.0 if every else geo
             if self.ue_on:
                 u = self._uacc.sums
                 u["bits"] += bits
-                u["sinr"] += (np.where(geo, sinr_db, np.nan) if self._any_geo
-                              else self._nan_u)
+                u["sinr"] += (sinr_db if every else np.where(geo, sinr_db, np.nan)
+                              if self._any_geo else self._nan_u)
                 u["cqi"] += cqi
                 u["prb"] += prb
                 u["active"] += sim.ue_active
                 self._uacc.n += 1
-                self._mcs = sim.cqi_to_mcs[cqi]
+                self._last_cqi = cqi
         if not self._every_tick and (end >= self._next or end >= sim.duration_us):
             self._flush(end)
         if self.ue_on and (end >= self._next_ue or end >= sim.duration_us):
@@ -231,6 +239,8 @@ class Collector:
         e["throughput_mbps"][r] = u["bits"] / dur_s / 1e6
         e["sinr_db"][r] = u["sinr"] / n
         e["cqi"][r] = u["cqi"] / n
+        if self._last_cqi is not None:
+            self._mcs, self._last_cqi = self.sim.cqi_to_mcs[self._last_cqi], None
         e["mcs"][r] = self._mcs
         e["prb"][r] = u["prb"] / n
         e["cell"][r] = sim.serving

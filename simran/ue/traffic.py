@@ -42,8 +42,8 @@ class Traffic:
         if self._all_full:
             return self._inf
         b = self.buffer_bits + self.arrival_bits
-        over = np.maximum(b - self.cap_bits, 0.0, where=~self.full_buffer,
-                          out=np.zeros_like(b))
+        # a full-buffer UE has b = 0 and cap = inf: b − cap = −inf, so its overflow is 0 as well
+        over = np.maximum(b - self.cap_bits, 0.0)
         self.dropped_bits += over
         self.buffer_bits = b - over
         return np.where(self.full_buffer, np.inf, self.buffer_bits)
