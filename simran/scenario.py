@@ -362,6 +362,9 @@ class Scenario(_Model):
         """Periods and the duration against the tick (see docs/errors.md for the choices)."""
         sim, tick_us = self.simulation, round(self.simulation.tick_ms * 1000)
         dur_us = sim.duration_s * 1e6
+        if round(dur_us) < tick_us:
+            raise ValueError(_at("simulation.duration_s", f"{sim.duration_s:g} s is shorter "
+                                 f"than one {sim.tick_ms:g} ms tick"))
         if abs(dur_us - round(dur_us)) > 1e-6 * max(1.0, dur_us) or round(dur_us) % tick_us:
             raise ValueError(_at("simulation.duration_s", f"{sim.duration_s:g} s is not a whole "
                                  f"number of {sim.tick_ms:g} ms ticks (the run would end at "

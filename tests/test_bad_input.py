@@ -110,7 +110,12 @@ SCENARIO_CASES = [
      "output.ue_kpi_period_ms", "not a multiple"),
     ("duration-half-tick", BASE.replace("duration_s = 0.05", "duration_s = 0.5").replace(
         "tick_ms = 5.0", "tick_ms = 1000.0"),
-     "simulation.duration_s", "whole number of 1000 ms ticks"),
+     "simulation.duration_s", "shorter than one 1000 ms tick"),
+    ("duration-1.5-ticks", BASE.replace("duration_s = 0.05", "duration_s = 1.5").replace(
+        "tick_ms = 5.0", "tick_ms = 1000.0").replace("kpi_period_ms = 10", "kpi_period_ms = 1000"),
+     "simulation.duration_s", "not a whole number of 1000 ms ticks"),
+    ("duration-below-tick", BASE.replace("duration_s = 0.05", "duration_s = 1e-300"),
+     "simulation.duration_s", "shorter than one 5 ms tick"),
     ("duration-not-us", BASE.replace("duration_s = 0.05", "duration_s = 0.0500001"),
      "simulation.duration_s", "whole number"),
     ("tick-not-us", BASE.replace("tick_ms = 5.0", "tick_ms = 0.0005"),
