@@ -833,3 +833,17 @@ def test_errors_survive_simpy_and_pickle():
     for e in cases:
         assert str(type(e)(*e.args)) == str(e)
         assert str(pickle.loads(pickle.dumps(e))) == str(e)
+
+
+def test_auto_records_why_it_chose_the_scripted_rule(monkeypatch):
+    """``auto`` with no Ollama and no embedded model: the scripted rule answers, and its
+    description (printed by ``simran run``) says why."""
+    import agents.llm.factory as factory
+
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")          # nothing listens there
+    monkeypatch.setattr(factory, "embedded_status", lambda: (False, "not installed (test)"))
+    b = factory.make_backend("auto", lambda messages, schema: {"x": 1}, timeout_s=1)
+    assert isinstance(b, factory.ScriptedBackend)
+    desc = b.describe()
+    assert "chosen by auto" in desc and "127.0.0.1:9" in desc and "not installed (test)" in desc
+    assert b.chat([{"role": "user", "content": "q"}]).text == '{"x": 1}'

@@ -30,6 +30,20 @@ DEFAULT_OLLAMA_MODEL = "llama3.2:3b"
 SPEC_FORMS = "auto | embedded | ollama:<model> | openai:<model> | scripted | replay:<path>"
 
 
+class AutoScriptedBackend(ScriptedBackend):
+    """The scripted policy as chosen by ``auto``; :meth:`describe` says why (nothing else
+    differs: the replies are those of :class:`ScriptedBackend`)."""
+
+    def __init__(self, policy: Callable, name: str = "scripted", *, reason: str = ""):
+        super().__init__(policy, name=name)
+        self.auto_reason = reason
+
+    def describe(self) -> str:
+        """``scripted baseline … — chosen by auto: <why Ollama and the embedded model were not
+        used>``."""
+        return f"{super().describe()} — chosen by auto: {self.auto_reason}"
+
+
 def default_ollama_model() -> str:
     """``$SIMRAN_OLLAMA_MODEL`` or ``llama3.2:3b``."""
     return os.environ.get("SIMRAN_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL
@@ -47,8 +61,10 @@ def _auto(scripted: ScriptedBackend | None, host: str | None, timeout_s: float) 
     ok, embedded_reason = embedded_status()
     if ok:
         return _with_fallback(EmbeddedBackend(), scripted)
-    if scripted is not None:
-        return scripted
+    if scripted is not None:       # say why (``simran run`` prints describe())
+        return AutoScriptedBackend(scripted.policy, scripted.model,
+                                   reason=f"ollama: {ollama_reason}; embedded: "
+                                   f"{embedded_reason}")
     raise BackendUnavailable(f"auto: no backend can answer: {ollama_reason}; embedded: "
                              f"{embedded_reason}; and no scripted policy was given")
 
