@@ -190,14 +190,22 @@ class Simulation:
         net, radio = self.net, self.radio
         state_of = quota_of = tx_of = budget_on = power_on = None
         full_buffer = bool(self.traffic.full_buffer.all())
+        bpp_table, tcqi_key = self.cqi_bits_per_prb_tick, None
         while env.now < self.duration_us:
             now = env.now
             self.control.apply_due(now)
             if all_trace:
                 sinr = nan_sinr
                 tcqi = self.trace_ues.cqi_now(now)
-                cqi = np.maximum(tcqi, 0)
-                self.ue_active = tcqi >= 0
+                key = tcqi.tobytes()
+                if key != tcqi_key:
+                    # a trace holds its CQI between samples: what follows from it (CQI ≥ 0,
+                    # presence, bits per PRB) is derived when it changes, as read-only arrays
+                    tcqi_key, cqi, active = key, np.maximum(tcqi, 0), tcqi >= 0
+                    bpp = bpp_table[cqi]
+                    for a in (cqi, active, bpp):
+                        a.flags.writeable = False
+                    self.ue_active = active
             else:
                 # block Rayleigh fading of the serving link: |h|² ~ Exp(1), new every tick
                 h = fading_rng.exponential(1.0, self.U) if fading_rng is not None else None
@@ -208,7 +216,7 @@ class Simulation:
                     tcqi = self.trace_ues.cqi_now(now)                # [U] −1 = not a trace UE
                     cqi = np.where(self.ue_is_trace, np.maximum(tcqi, 0), cqi)
                     self.ue_active = np.where(self.ue_is_trace, tcqi >= 0, True)
-            bpp = self.cqi_bits_per_prb_tick[cqi]
+                bpp = bpp_table[cqi]
             demand = self.traffic.demand_bits()
             # the control surface replaces a state array when it changes it (copy-on-write),
             # so what the tick derives from one is recomputed only when the array is new
@@ -300,8 +308,9 @@ class Simulation:
                                 "ue": -1 if ue is None else int(ue), "detail": detail or {}})
 
     # ---------------------------------------------------------------------- run --------------
-    def run(self, progress=None) -> None:
-        """Run to the end of the scenario (``progress``: callable(now_us) every ~1 % of time)."""
+    def start(self) -> None:
+        """Start the processes (tick, mobility, measurement, agents) without running the clock;
+        then step with ``env.run(until=…)`` (as :mod:`simran.gym` does). :meth:`run` calls it."""
         env = self.env
         env.process(self._tick_proc())
         env.process(self._mobility_proc())
@@ -309,6 +318,11 @@ class Simulation:
             env.process(self._measurement_proc())
         for a in self.agents:
             env.process(a.run())
+
+    def run(self, progress=None) -> None:
+        """Run to the end of the scenario (``progress``: callable(now_us) every ~1 % of time)."""
+        env = self.env
+        self.start()
         if progress is None:
             env.run(until=self.duration_us)
             return

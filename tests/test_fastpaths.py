@@ -382,3 +382,28 @@ def test_cbr_demand_without_the_mask_equals_masked_demand():
         served = np.minimum(rng.uniform(0, 3e4, 30), got)
         t.served(served)
         buf = np.where(fb, 0.0, np.maximum(buf - served, 0.0))
+
+
+def test_trace_cqi_derived_once_per_change_equals_every_tick():
+    """An all-trace network derives CQI, presence and bits per PRB only when the trace's CQI
+    changes; every tick still equals the per-tick formulas on the trace's own CQI."""
+    data = read_toml(REPO / "scenarios" / "symbiotic_type1.toml")
+    data = apply_overrides(data, {"simulation.duration_s": 3.0, "agents": []})
+    sim = Simulation(_scenario_from_data(data, REPO / "scenarios"))
+    table, seen = sim.cqi_bits_per_prb_tick, []
+
+    def check(_t_us):                                  # every 1 % of the run (30 ms)
+        last = sim.last
+        tc = sim.trace_ues.cqi_now(last.t_us).copy()
+        assert np.array_equal(last.ue_cqi, np.maximum(tc, 0))
+        assert np.array_equal(sim.ue_active, tc >= 0)
+        assert np.array_equal(last.ue_bits, last.ue_prb * table[np.maximum(tc, 0)])
+        seen.append(tc)
+
+    sim.run(progress=check)
+    assert len(seen) == 100 and len({int(c[0]) for c in seen}) > 1   # the CQI did change
+
+
+def _scenario_from_data(data, base_dir):
+    from simran.scenario import Scenario
+    return Scenario.from_dict(data, base_dir=base_dir)
