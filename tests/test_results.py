@@ -1,7 +1,8 @@
-"""Tests of simran.output.results: the documented HDF5 layout, the loader, and rejection of bad files.
+"""Tests of simran.output.results: the documented HDF5 layout, the loader, and rejection of bad
+files.
 
-The oracle for the columns is the layout block of the ``simran.output.results`` module docstring: the
-test parses it, so the file and its documentation cannot drift apart.
+The oracle for the columns is the layout block of the ``simran.output.results`` module docstring:
+the test parses it, so the file and its documentation cannot drift apart.
 """
 
 from __future__ import annotations
@@ -175,3 +176,35 @@ def test_out_path_without_suffix_is_a_folder(tmp_path):
     assert res.results_path == tmp_path / "folder" / "results.h5"
     assert load_results(tmp_path / "folder").attrs["complete"]
     assert [p.name for p in (tmp_path / "folder").iterdir()] == ["results.h5"]   # no temp file
+
+
+def test_in_memory_write_matches_the_data_and_errors_are_results_errors(tmp_path):
+    """The results file is built in memory and written once: the same tables as before; a path
+    that cannot be written is a ResultsError (a SimranError) naming it, with no file left."""
+    from simran.errors import ResultsError
+
+    small = {k: v for k, v in SCENARIO.items() if k != "agents"}
+    small["simulation"] = {"duration_s": 0.05}
+    scen = Scenario.from_dict(small)
+    res = run_scenario(scen, tmp_path / "a.h5")
+    r = load_results(res.results_path)
+    assert r.attrs["complete"] and r.attrs["format_version"] == 1
+    assert len(r.cell) == len(r.cells) * len(set(r.cell["t_s"]))
+    assert set(r.slice["slice_name"]) == {s.name for s in scen.slices}
+    (tmp_path / "dir.h5").mkdir()
+    with pytest.raises(ResultsError, match=r"dir\.h5: cannot write results: it is a folder"):
+        run_scenario(scen, tmp_path / "dir.h5")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ResultsError, match="a file of that name exists"):
+        run_scenario(scen, tmp_path / "file" / "r.h5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "dir.h5", "file"]
+
+
+def test_newer_format_version_is_refused(tmp_path):
+    small = {k: v for k, v in SCENARIO.items() if k != "agents"}
+    small["simulation"] = {"duration_s": 0.05}
+    p = run_scenario(Scenario.from_dict(small), tmp_path / "a.h5").results_path
+    with h5py.File(p, "r+") as f:
+        f.attrs["format_version"] = 2
+    with pytest.raises(SimranError, match=r"format_version 2 is not supported .*reads 1…1"):
+        load_results(p)

@@ -278,3 +278,39 @@ def test_dump_is_fully_resolved(tmp_path):
     text = to_toml(load_scenario(_write(tmp_path, GOOD)).to_dict())
     assert "tick_ms = 5.0" in text and "noise_figure_db = 9.0" in text
     assert "[network.antenna]" in text and "[network.handover]" in text
+
+
+def test_timing_consistency_and_notes():
+    """Periods that do not divide the tick are errors; shorter KPI periods round up with a
+    note; the cell count estimate matches the layouts (docs/errors.md)."""
+    ok = {"simulation": {"tick_ms": 5.0, "duration_s": 1.0}, "output": {"kpi_period_ms": 2.0},
+          "events": [{"at_s": 0.0123, "action": "cell_off", "cell": 2}]}
+    s = Scenario.from_dict(ok)
+    notes = s.notes()
+    assert any("recorded once per tick" in n for n in notes)
+    assert any("applied at the next tick boundary, 0.015 s" in n for n in notes)
+    assert s.n_cells_estimate() == 21
+    for field, value, msg in [("output.kpi_period_ms", 12.0, "not a multiple of the 5 ms tick"),
+                              ("simulation.duration_s", 1.0025, "not a whole number of 5 ms"),
+                              ("simulation.duration_s", 0.001, "shorter than one 5 ms tick"),
+                              ("simulation.duration_s", float("inf"), "finite")]:
+        bad = apply_overrides(ok, {field: value})
+        with pytest.raises(ScenarioError, match=msg) as ei:
+            Scenario.from_dict(bad, source="f.toml")
+        assert field in str(ei.value) and "f.toml" in str(ei.value)
+    bad = apply_overrides(ok, {"events.0.cell": 21})
+    with pytest.raises(ScenarioError, match=r"events\.0\.cell: cell 21 does not exist .*0…20"):
+        Scenario.from_dict(bad)
+
+
+@pytest.mark.parametrize("spec, ok", [
+    ("auto", True), ("embedded", True), ("scripted", True), ("ollama:llama3.2:3b", True),
+    ("openai:gpt-4o-mini", True), ("replay:runs/a/results.h5", True), ("nosuch", False),
+    ("ollama:", False), ("openai: ", False), ("replay:", False), ("Ollama:x", False)])
+def test_backend_spec_forms(spec, ok):
+    data = {"agents": [{"name": "a", "kind": "k", "backend": spec}]}
+    if ok:
+        assert Scenario.from_dict(data).agents[0].backend == spec
+    else:
+        with pytest.raises(ScenarioError, match=r"agents\.0\.backend"):
+            Scenario.from_dict(data)

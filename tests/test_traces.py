@@ -650,3 +650,21 @@ def test_shipped_ucc5g_driving():
     assert t.attrs["sampling_period_s"] == 1.0 and np.all(np.diff(t.t_s) == 1.0)
     assert (SHIPPED.parent / "ucc5g_driving.LICENSE").read_text().startswith(
         "                    GNU GENERAL PUBLIC LICENSE")
+
+
+def test_times_beyond_the_int64_clock_are_refused():
+    """|t| > 1e12 s cannot be a µs clock value (the replay used to overflow)."""
+    with pytest.raises(TraceError, match=r"t_s at sample 2 is 1e\+300 s"):
+        Trace(id="x", t_s=np.array([0.0, 1.0, 1e300]), cqi=np.array([1, 2, 3]))
+    Trace(id="ok", t_s=np.array([0.0, 1.7e9]), cqi=np.array([1, 2]))      # epoch seconds: fine
+
+
+def test_csv_time_span_and_binary_file_name_the_row(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("t,cqi\n0,5\n2e9,6\n")
+    with pytest.raises(TraceError, match=r"t\.csv: data row 2 \(line 3\): time '2e9'"):
+        import_csv(p, {"time": "t", "cqi": "cqi"})
+    b = tmp_path / "b.csv"
+    b.write_bytes(b"t,cqi\n0,5\n\xff\xfe,6\n")
+    with pytest.raises(TraceError, match=r"b\.csv: not a UTF-8 text file"):
+        import_csv(b, {"time": "t", "cqi": "cqi"})
