@@ -96,3 +96,9 @@ def test_near_rt_llm_agent_on_the_embedded_model():
         pytest.skip("embedded SmolLM2 model not available")
     res = load("near_rt_llm_agent.py")["main"](2.0, "embedded")
     assert res.summary["agent.power.valid_reply_pct"] == 100.0
+
+
+def test_gym_random_policy_example():
+    pytest.importorskip("gymnasium", reason="gymnasium is not installed (the gym extra)")
+    returns = load("gym_random_policy.py")["main"](1, 1.0)
+    assert len(returns) == 1 and returns[0] <= 0.0       # the intent reward is never positive
