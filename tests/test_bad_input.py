@@ -847,3 +847,64 @@ def test_auto_records_why_it_chose_the_scripted_rule(monkeypatch):
     desc = b.describe()
     assert "chosen by auto" in desc and "127.0.0.1:9" in desc and "not installed (test)" in desc
     assert b.chat([{"role": "user", "content": "q"}]).text == '{"x": 1}'
+
+
+# ------------------------------------------------------------------------------------------
+# more of the same classes: through a scenario, through plots, through the real command
+
+
+def test_scenario_with_a_damaged_trace_set(tmp_path, capsys, trace_set):
+    bad = tmp_path / "bad.h5"
+    _damage_traces(trace_set, bad, "del-cqi")
+    f = tmp_path / "s.toml"
+    f.write_text(BASE.replace("[[ue_groups]]\nname = \"u\"\ncount = 4\nslice = \"a\"\n",
+                              "[[ue_groups]]\nname = \"veh\"\nslice = \"a\"\n"
+                              "mobility = \"trace\"\n[ue_groups.trace]\nfile = \"bad.h5\"\n"))
+    rc, _, err = cli(capsys, "validate", f)
+    assert_clear(rc, err, str(f), "ue_groups[veh].trace", "bad.h5", "missing dataset")
+
+
+def test_plot_of_a_damaged_results_file(tmp_path, capsys, results_file):
+    pytest.importorskip("matplotlib")
+    bad = tmp_path / "r.h5"
+    _damage(results_file, bad, "del:kpi/cell")
+    rc, _, err = cli(capsys, "plot", bad, "--out", tmp_path / "png")
+    assert_clear(rc, err, str(bad), "/kpi/cell")
+    assert not list(tmp_path.glob("png/*.png"))
+
+
+@pytest.mark.slow
+def test_flipped_bytes_in_trace_sets_never_traceback(tmp_path, capsys, trace_set):
+    data = bytearray(trace_set.read_bytes())
+    n, codes = len(data), []
+    for k, frac in enumerate(np.linspace(0.02, 0.98, 10)):
+        bad = bytearray(data)
+        at = int(frac * n)
+        for j in range(at, min(n, at + 48)):
+            bad[j] ^= 0x3C
+        p = tmp_path / f"flip{k}.h5"
+        p.write_bytes(bytes(bad))
+        for args in (["list", p], ["show", p, "--trace", "v0"], ["show", p, "--trace", "v1"]):
+            rc, _, err = cli(capsys, "traces", *args)
+            assert "Traceback" not in err and rc in (0, 2), err
+            if rc == 2:
+                assert_clear(rc, err, str(p))
+            codes.append(rc)
+    assert codes.count(2) >= 3, codes
+
+
+@pytest.mark.slow
+def test_real_command_on_a_full_disk_exits_2_not_139(tmp_path, full_disk):
+    """The real ``simran run`` onto a full disk: exit 2 and one line (it used to segfault)."""
+    f = tmp_path / "s.toml"
+    f.write_text(BASE)
+    _fill(full_disk, leave_bytes=8192)
+    r = subprocess.run([sys.executable, "-m", "simran.cli.main", "run", str(f), "--out",
+                        str(full_disk / "q"), "--quiet"], capture_output=True, text=True,
+                       cwd=REPO, timeout=300)
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    assert "Traceback" not in r.stderr and "HDF5-DIAG" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"simran: error: {full_disk / 'q' / 'results.h5'}: cannot write: disk full (No space "
+        "left on device)"]
+    assert sorted(p.name for p in full_disk.rglob("*")) == ["filler", "q"]

@@ -50,8 +50,9 @@ class TraceUEs:
         t = group.trace
         path = scenario.resolve_path(t.file)
         where = f"ue_groups[{group.name}].trace"
+        src = scenario.source if scenario.source != "<dict>" else scenario.name  # the file
         if not path.exists():
-            raise ScenarioError(scenario.name, [(f"{where}.file", f"trace file {path} "
+            raise ScenarioError(src, [(f"{where}.file", f"trace file {path} "
                                                  "not found")])
         key = "file"             # trace errors also name the scenario field they come from
         try:
@@ -59,9 +60,9 @@ class TraceUEs:
             key = "ids" if t.ids is not None else "first"
             self.traces = ts.select(ids=t.ids, first=t.first)
         except TraceError as exc:
-            raise ScenarioError(scenario.name, [(f"{where}.{key}", str(exc))]) from None
+            raise ScenarioError(src, [(f"{where}.{key}", str(exc))]) from None
         if t.cell >= n_cells:
-            raise ScenarioError(scenario.name, [(f"{where}.cell", f"cell {t.cell} does not "
+            raise ScenarioError(src, [(f"{where}.cell", f"cell {t.cell} does not "
                                                  f"exist (the network has {n_cells} cells)")])
         self.n = len(self.traces)
         self.topo = topology
