@@ -45,8 +45,8 @@ class SimulationConfig(_Model):
                                       "large-scale channel update (path loss, shadowing, LOS) [ms]")
     measurement_period_ms: float = Field(40.0, gt=0, description="period of RSRP measurement "
                                          "reports and handover (A3) evaluation [ms]")
-    seed: int = Field(1, ge=0, description="root seed of the run (numpy SeedSequence); same "
-                      "scenario + same seed ⇒ identical results")
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="root seed of the run (numpy "
+                      "SeedSequence); same scenario + same seed ⇒ identical results")
 
 
 class SiteConfig(_Model):
@@ -224,6 +224,8 @@ class UEGroupConfig(_Model):
             raise ValueError(f"mobility = {self.mobility!r} needs speed_mps > 0")
         if self.route is not None and len(self.route) < 2:
             raise ValueError("route needs at least 2 points")
+        if self.route is not None and len(set(self.route)) < 2:
+            raise ValueError("route has zero length (all its points are the same)")
         return self
 
 

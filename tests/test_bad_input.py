@@ -908,3 +908,27 @@ def test_real_command_on_a_full_disk_exits_2_not_139(tmp_path, full_disk):
         f"simran: error: {full_disk / 'q' / 'results.h5'}: cannot write: disk full (No space "
         "left on device)"]
     assert sorted(p.name for p in full_disk.rglob("*")) == ["filler", "q"]
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["run", "{s}", "--set", "simulation.seed=99999999999999999999999", "--out", "{d}/o"],
+     ["simulation.seed", "less than or equal to 9223372036854775807"]),
+    (["validate", "{s}", "--set", "ue_groups.0.mobility='vehicle'", "--set",
+      "ue_groups.0.speed_mps=1.0", "--set", "ue_groups.0.route=[[0,0],[0,0]]"],
+     ["ue_groups.0", "route has zero length"]),
+    (["config", "dump", "{s}", "--out", "{d}"], ["--out names a folder"]),
+    (["traces", "synth", "--out", "{d}/syn.h5", "--duration-s", "inf"],
+     ["synthetic traces", "must be finite"]),
+    (["run", "{s}", "--set", "agents=[{{name='a', kind='demo_quota', period_ms=20.0, "
+      "latency='fixed:1', params={{slice='zz'}}}}]", "--out", "{d}/o2"],
+     ["agent 'a' (demo_quota) failed at t = 0.02 s", "ValueError", "'zz'"]),
+])
+def test_found_by_exploration(tmp_path, capsys, argv, needles):
+    """Cases found by trying hostile command lines (each was a traceback)."""
+    import agents.demo  # noqa: F401
+
+    s = tmp_path / "s.toml"
+    s.write_text(BASE)
+    rc, _, err = cli(capsys, *[a.format(s=s, d=tmp_path) for a in argv])
+    assert_clear(rc, err, *needles)
+    assert leftovers(tmp_path) == [] and not list(tmp_path.rglob("results.h5"))

@@ -163,6 +163,8 @@ def cmd_config_dump(args) -> int:
     if args.out:
         from simran.output.results import write_atomic
 
+        if Path(args.out).is_dir() or not Path(args.out).name:
+            raise SimranError(f"{args.out}: --out names a folder; give a file name")
         write_atomic(Path(args.out), text.encode())   # no half-written file on a full disk
     else:
         print(text, end="")

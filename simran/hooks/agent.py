@@ -31,7 +31,7 @@ import time
 
 import simpy
 
-from simran.errors import AgentError, ScenarioError
+from simran.errors import AgentError, ScenarioError, SimranError
 from simran.hooks.context import AgentContext, Observation
 from simran.hooks.decisions import NO_DECISION, Decision, DecisionLog, DecisionRecord, worst_verdict
 from simran.hooks.latency import parse_latency_spec
@@ -51,8 +51,8 @@ class Agent:
     ctx : AgentContext
         What the agent may read and do (``ctx.params`` are its scenario parameters).
 
-    Example
-    -------
+    Examples
+    --------
     ::
 
         from simran.control import SetSliceQuota
@@ -133,20 +133,25 @@ class Agent:
         An exception escaping the agent reaches the caller of ``env.run`` with its original
         message: SimPy re-creates a failed process's exception as ``type(e)(*e.args)``, which
         fails for classes whose constructor needs more (``json.JSONDecodeError`` became
-        ``TypeError: … missing 2 required positional arguments``); such an exception is
-        re-raised as :class:`~simran.errors.AgentError` naming the agent, the type and the
-        message (the original is its ``__cause__``).
+        ``TypeError: … missing 2 required positional arguments``). Any exception that is not a
+        :class:`~simran.errors.SimranError` (those already say what is wrong) is re-raised as
+        :class:`~simran.errors.AgentError` naming the agent, its kind, the simulated time, the
+        type and the message; the original is its ``__cause__``.
         """
         try:
             yield from self._loop()
-        except Exception as exc:
+        except SimranError as exc:           # already names what is wrong (e.g. its params)
             try:
                 type(exc)(*exc.args)
             except Exception:  # noqa: BLE001 - any failure to re-create it
-                raise AgentError(f"agent {self.name!r} ({self.kind}) failed at t = "
-                                 f"{int(self._env.now) / US_PER_S:g} s: {type(exc).__name__}: "
-                                 f"{exc}") from exc
+                raise self._failed(exc) from exc
             raise
+        except Exception as exc:
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: BaseException) -> AgentError:
+        return AgentError(f"agent {self.name!r} ({self.kind}) failed at t = "
+                          f"{int(self._env.now) / US_PER_S:g} s: {type(exc).__name__}: {exc}")
 
     def _loop(self):
         env = self._env

@@ -50,6 +50,7 @@ No link-model parameter is tuned: the shape comes from geometry and path loss al
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,6 +279,11 @@ def _check(vehicles, period_s, duration_s, seed, load, fluct) -> None:
     problems = []
     if int(vehicles) < 1:
         problems.append(f"vehicles must be ≥ 1, got {vehicles}")
+    if not (math.isfinite(period_s) and math.isfinite(duration_s)):
+        raise SimranError(f"synthetic traces: period_s and duration_s must be finite, got "
+                          f"{period_s} and {duration_s}")
+    if duration_s > 86_400:
+        problems.append(f"duration_s must be ≤ 86400 s (one day), got {duration_s}")
     if not period_s > 0 or abs(s_to_us(period_s) - period_s * US_PER_S) > 1e-6:
         problems.append(f"period_s must be > 0 and a whole number of µs, got {period_s}")
     if not duration_s >= period_s:
@@ -286,7 +292,7 @@ def _check(vehicles, period_s, duration_s, seed, load, fluct) -> None:
         problems.append(f"seed must be ≥ 0, got {seed}")
     if not 0.0 <= load <= 1.0:
         problems.append(f"interference_load must be in 0..1, got {load}")
-    if not fluct >= 0:
+    if not (math.isfinite(fluct) and fluct >= 0):
         problems.append(f"fluctuation_db must be ≥ 0, got {fluct}")
     if problems:
         raise SimranError("synthetic traces: " + "; ".join(problems))
