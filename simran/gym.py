@@ -38,7 +38,7 @@ Action
     ``network.tx_power_dbm`` (a :class:`simran.control.SetCellPower` per cell).
 
 Reward (``reward=``)
-    ``"intent"`` (default): r_I = −(1/S_I) Σ_s max(0, |T_s − I_s| − tol_s) / I_s over the S_I
+    ``"intent"`` (default): r_I = −(1/S_I) Σ_s max(0, abs(T_s − I_s) − tol_s) / I_s over the S_I
     slices with an intent I_s ± tol_s, T_s the slice's network throughput over the last period
     (0 when every slice is in its band). ``"energy"``: r_E = −P̄ [kW], the network's mean power
     over the period (EARTH model). ``"intent+energy"``: r_I + ``energy_weight`` · r_E. Or a
@@ -212,6 +212,21 @@ class SliceQuotaEnv(gymnasium.Env):
 
     # -- gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode: a new run with ``simulation.seed = seed`` up to the first
+        observation (one period in).
+
+        Parameters
+        ----------
+        seed : int, optional
+            Seed of the run (default: drawn from the environment's generator).
+        options : dict, optional
+            Unused.
+
+        Returns
+        -------
+        (dict, dict)
+            The observation (see the module docstring) and ``{"t_s": time [s]}``.
+        """
         super().reset(seed=seed)
         data = copy.deepcopy(self._base)
         data["simulation"]["seed"] = (int(seed) if seed is not None
@@ -229,6 +244,19 @@ class SliceQuotaEnv(gymnasium.Env):
         return self._obs_dict(obs), {"t_s": obs.t_us / US_PER_S}
 
     def step(self, action):
+        """Decide ``action`` for the last observation and run one period.
+
+        Parameters
+        ----------
+        action : ndarray [C, S] or dict
+            Slice quotas [%] (and ``tx_power_dbm`` [C] with ``control_power``).
+
+        Returns
+        -------
+        (dict, float, bool, bool, dict)
+            Observation, reward, terminated (always False), truncated (the episode's end),
+            info (see the module docstring).
+        """
         if self.sim is None or self._bridge is None or self._done:
             raise RuntimeError("call reset() before step() (and again after the episode ends)")
         bridge = self._bridge
@@ -243,6 +271,7 @@ class SliceQuotaEnv(gymnasium.Env):
         return od, float(self._reward(od, info)), False, truncated, info
 
     def close(self):
+        """Drop the run."""
         self.sim, self._bridge = None, None
 
     # -- internals -----------------------------------------------------------------------------

@@ -98,6 +98,19 @@ def test_config_schema_knows_every_section_and_refuses_others(capsys):
 
 
 # ------------------------------------------------------------------ API reference ----------------
+def test_every_results_column_is_documented(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(TINY)                       # agents default to the scripted backend
+    simran.run_scenario(simran.load_scenario(f), tmp_path / "r.h5")
+    res = simran.load_results(tmp_path / "r.h5")
+    page = (REPO / "docs" / "api" / "results.rst").read_text()
+    for table in ("cell", "slice", "ue", "events", "decisions", "cells", "sites"):
+        df = getattr(res, table)
+        assert df is not None and len(df.columns), table
+        for col in df.columns:
+            assert f"``{col}``" in page, f"res.{table}.{col} is not in docs/api/results.rst"
+
+
 @pytest.mark.slow
 def test_api_reference_builds_without_warnings(tmp_path):
     if shutil.which("sphinx-build") is None and not _has("sphinx"):
@@ -107,6 +120,7 @@ def test_api_reference_builds_without_warnings(tmp_path):
                            "html", str(REPO / "docs" / "api"), str(out)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "Unknown section" not in done.stderr, done.stderr[-3000:]   # numpydoc's own warnings
     index = (out / "index.html").read_text()
     assert "simran" in index
     obs = (out / "agents.html").read_text()
