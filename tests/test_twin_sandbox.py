@@ -25,7 +25,8 @@ def test_well_behaved_code_reads_its_input_and_returns_json():
 
 
 def test_infinite_loop_stopped_by_cpu_limit():
-    res = run("while True:\n    pass\n")
+    # 1 s of CPU; the wall limit is generous so that a loaded machine still hits RLIMIT_CPU first
+    res = run("while True:\n    pass\n", limits=Limits(wall_s=30.0, cpu_s=1))
     assert res.status == "cpu_limit", (res.status, res.reason)
     assert "RLIMIT_CPU" in res.reason
 
