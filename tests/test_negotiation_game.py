@@ -360,3 +360,38 @@ def test_intent_prompt_is_the_operators_not_the_llms():
     t = next(a for a in sim.agents if a.name == "t1")
     assert "33.5 Mbit/s" in t.intent_prompt()
     assert med(sim).game.intents_x0 == {"t1": 33.5}
+
+
+# ------------------------------------------------------------------------------ evaluation -------
+def test_evaluation_runs_games_resumes_and_writes_the_tables(tmp_path, monkeypatch):
+    from agents.negotiation import evaluate
+
+    monkeypatch.setenv("SIMRAN_CI_TINY", "1")
+    specs = evaluate.specs_for("grid", 2, 1, evaluate.DEFAULT_LATENCY)[:4]
+    rows = evaluate.run_part("grid", tmp_path, specs, progress=False)
+    assert len(rows) == 4 and all(r["abs_error_mbps"] is not None for r in rows)
+    again = evaluate.run_part("grid", tmp_path, specs, progress=False)     # resumed: no rerun
+    assert [r["wall_s"] for r in again] == [r["wall_s"] for r in rows]
+    assert len((tmp_path / "games_grid.jsonl").read_text().splitlines()) == 4
+    md = evaluate.report(tmp_path, {"grid": rows})
+    assert "scripted rules (not an LLM)" in md and "papers/004 Table 7" in md
+    assert (tmp_path / "table7.csv").exists()
+
+
+@pytest.mark.slow
+def test_embedded_tenants_with_the_interval_as_a_grammar_bound_bid_inside_it():
+    from agents.llm.embedded import embedded_available
+
+    if not embedded_available():
+        pytest.skip("embedded SmolLM2 backend not available here")
+    sim = run([mediator(["a", "b"], pressure="soft", k_max=2),
+               tenant("a", 20, backend="embedded", grammar_interval=True,
+                      latency="tokens:this_machine_smollm2_135m"),
+               tenant("b", 80, backend="embedded", grammar_interval=True,
+                      latency="tokens:this_machine_smollm2_135m")], duration_s=200.0)
+    g = med(sim).game
+    lo, hi = g.prompt_interval
+    rows = [r for r in sim.decision_log.rows if r["agent"] in ("a", "b")]
+    assert rows and all(r["backend"] == "embedded" for r in rows)
+    assert all(lo <= r["parsed"]["throughput"] <= hi for r in rows)
+    assert abs(g.final_mbps - g.optimum_mbps) < 3.0
