@@ -26,7 +26,8 @@ PUBLIC = {
     "n_cells", "n_slices", "n_ues", "n_prb", "slice_names", "cell_site", "cell_sector",
     "ue_slice", "cqi_to_mcs", "rate_per_prb_mbps", "now_us", "now_s", "slice_index", "timeout",
     "event", "process", "observe", "submit", "send", "round", "peers", "peer", "kpi_history",
-    "kpi_period_us", "decisions", "action_history", "trace_cqi",
+    "kpi_period_us", "decisions", "action_history", "trace_cqi", "index", "scenario_source",
+    "base_dir",
 }
 
 

@@ -18,8 +18,7 @@ from simran.errors import ScenarioError
 from simran.scenario import Scenario, apply_overrides, load_scenario, parse_override
 
 REPO = Path(__file__).resolve().parent.parent
-# type2_rules.toml is the negotiation's rule table (agents/negotiation), not a scenario
-SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.toml") if p.name != "type2_rules.toml")
+SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
 
 GOOD = """
 name = "t"

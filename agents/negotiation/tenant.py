@@ -54,17 +54,8 @@ GAME_PROMPT = (
 
 
 def _scenario_where(ctx):
-    """(source file, base dir, index of this agent) — for scenario errors (kernel attributes;
-    read defensively)."""
-    sim = getattr(ctx, "_sim", None)
-    sc = getattr(sim, "scenario", None)
-    source = getattr(sc, "source", "<scenario>")
-    base = getattr(sc, "base_dir", ".")
-    idx = ctx.name
-    for i, a in enumerate(getattr(sc, "agents", []) or []):
-        if a.name == ctx.name:
-            idx = i
-    return source, base, idx
+    """(source file, base dir, index of this agent) — for scenario errors."""
+    return ctx.scenario_source, ctx.base_dir, ctx.index
 
 
 def tenant_schema(interval=None, grammar_interval: bool = False) -> dict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -127,15 +128,25 @@ class AgentContext:
         MCS index per CQI (−1: no transmission), TS 38.214 Table 5.2.2.1-2/3/4 → 5.1.3.1-x.
     rate_per_prb_mbps : ndarray [16]
         Rate of one PRB at each CQI [Mbit/s] (TS 38.306 §4.1.2 per PRB; the CQI → rate table).
+    index : int
+        Position of this agent in the scenario's ``[[agents]]`` list (for error messages:
+        ``agents.<index>.params...``).
+    scenario_source : str
+        The scenario file (or ``"<dict>"``), for error messages.
+    base_dir : pathlib.Path
+        The scenario file's folder: relative paths in ``params`` resolve against it.
     """
 
     __slots__ = ("_sim", "_agent", "name", "kind", "loop", "params", "cfg", "rng", "tick_us",
                  "tick_s", "duration_us", "n_cells", "n_slices", "n_ues", "n_prb", "slice_names",
                  "cell_site", "cell_sector", "ue_slice", "cqi_to_mcs", "rate_per_prb_mbps",
-                 "_bus", "_origin")
+                 "index", "scenario_source", "base_dir", "_bus", "_origin")
 
-    def __init__(self, sim, cfg, bus: MessageBus, kind: str = ""):
+    def __init__(self, sim, cfg, bus: MessageBus, kind: str = "", index: int = 0):
         self._sim = sim
+        self.index = int(index)
+        self.scenario_source = sim.scenario.source
+        self.base_dir = Path(sim.scenario.base_dir)
         self._agent = None
         self._bus = bus
         self.name, self.kind, self.loop, self.cfg = cfg.name, kind, cfg.loop, cfg

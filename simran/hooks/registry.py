@@ -176,8 +176,8 @@ def build_agents(sim, factory=None) -> tuple[list[Agent], DecisionLog, MessageBu
     sim.decision_log = log
     bus = MessageBus(sim.env)
     agents = []
-    for cls, cfg in zip(classes, sc.agents):
-        ctx = AgentContext(sim, cfg, bus, kind=getattr(cls, "kind", cls.__name__))
+    for i, (cls, cfg) in enumerate(zip(classes, sc.agents)):
+        ctx = AgentContext(sim, cfg, bus, kind=getattr(cls, "kind", cls.__name__), index=i)
         try:
             agent = factory(ctx, cls) if factory is not None else cls(ctx)
         except (ValueError, TypeError, KeyError) as exc:   # a bad params value, usually
