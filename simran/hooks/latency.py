@@ -88,7 +88,26 @@ def _float(path: Path, row: int, field: str, text: str) -> float:
     return value
 
 
+_CSV_CACHE: dict[tuple, list[dict[str, str]]] = {}
+"""Rows of a CSV file by (path, mtime, size): a scenario with 20 agents reads the profile tables
+once, not 20 times (an edited file is read again)."""
+
+
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size, required)
+    except OSError:
+        key = None
+    if key is not None and key in _CSV_CACHE:
+        return [dict(r) for r in _CSV_CACHE[key]]
+    rows = _read_csv_uncached(path, required)
+    if key is not None:
+        _CSV_CACHE[key] = [dict(r) for r in rows]
+    return rows
+
+
+def _read_csv_uncached(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
