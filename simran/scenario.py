@@ -52,8 +52,9 @@ class SimulationConfig(_Model):
 class SiteConfig(_Model):
     """One explicitly placed site."""
 
-    x_m: float = Field(description="site x coordinate [m]")
-    y_m: float = Field(description="site y coordinate [m]")
+    # ±10,000 km: beyond that distances overflow in the channel's float arithmetic
+    x_m: float = Field(ge=-1e7, le=1e7, description="site x coordinate [m]")
+    y_m: float = Field(ge=-1e7, le=1e7, description="site y coordinate [m]")
 
 
 class AntennaConfig(_Model):
@@ -208,7 +209,7 @@ class UEGroupConfig(_Model):
     route: list[Annotated[tuple[float, float], Field(strict=False)]] | None = Field(
         None, description="vehicle route as [[x_m, y_m], …]; vehicles are spread along it and "
         "loop; default: straight roads across the area")
-    area_margin_m: float = Field(0.0, ge=0, description="drop area = hull of the sites' "
+    area_margin_m: float = Field(0.0, ge=0, le=1e6, description="drop area = hull of the sites' "
                                  "bounding box extended by ISD/2 + this margin [m]")
     min_distance_m: float = Field(35.0, ge=0, description="minimum 2D distance to any site at "
                                   "drop [m] (TR 38.901 Table 7.2-1: 35 m UMa, 10 m UMi)")
@@ -226,6 +227,8 @@ class UEGroupConfig(_Model):
             raise ValueError("route needs at least 2 points")
         if self.route is not None and len(set(self.route)) < 2:
             raise ValueError("route has zero length (all its points are the same)")
+        if self.route is not None and any(abs(c) > 1e7 for p in self.route for c in p):
+            raise ValueError(_at("route", "route coordinates must be within ±1e7 m"))
         return self
 
 
@@ -338,6 +341,16 @@ class Scenario(_Model):
             if g.slice not in names:
                 raise ValueError(_at(f"ue_groups.{i}.slice", f"{g.slice!r} is not a slice "
                                      f"({', '.join(names)})"))
+        far = self.network.isd_m / 3 ** 0.5
+        for i, g in enumerate(self.ue_groups):
+            # static and random-waypoint UEs are dropped ≥ min_distance_m from every site and
+            # ≤ ISD/√3 + area_margin_m from the nearest (simran.ue.population)
+            if g.count and g.mobility in ("static", "random_waypoint") and \
+                    g.min_distance_m >= far + g.area_margin_m:
+                raise ValueError(_at(f"ue_groups.{i}.min_distance_m", f"{g.min_distance_m:g} m "
+                                     f"leaves no room to drop UEs: they are dropped within "
+                                     f"ISD/√3 + area_margin_m = {far + g.area_margin_m:.4g} m "
+                                     f"of a site (network.isd_m = {self.network.isd_m:g} m)"))
         for i, e in enumerate(self.events):
             if e.slice is not None and e.slice not in names:
                 raise ValueError(_at(f"events.{i}.slice", f"{e.slice!r} is not a slice "

@@ -135,6 +135,16 @@ SCENARIO_CASES = [
      "slice = \"nosuch\"\nvalue = 20\n", "events.0.slice", "'nosuch' is not a slice"),
     ("site-x-nan", BASE.replace('layout = "hex"', 'layout = "sites"\nsites = [{ x_m = nan, '
                                 'y_m = 0.0 }]'), "network.sites.0.x_m", "finite"),
+    ("site-x-1e300", BASE.replace('layout = "hex"', 'layout = "sites"\nsites = [{ x_m = 1e300, '
+                                  'y_m = 0.0 }]'), "network.sites.0.x_m", "less than or equal"),
+    ("tiny-isd", BASE.replace('rings = 0', 'rings = 0\nisd_m = 1e-300'),
+     "ue_groups.0.min_distance_m", "leaves no room to drop UEs"),
+    ("huge-min-distance", BASE.replace('slice = "a"\n[output]', 'slice = "a"\n'
+                                       'min_distance_m = 1e300\n[output]'),
+     "ue_groups.0.min_distance_m", "leaves no room to drop UEs"),
+    ("huge-area-margin", BASE.replace('slice = "a"\n[output]', 'slice = "a"\n'
+                                      'area_margin_m = 1e300\n[output]'),
+     "ue_groups.0.area_margin_m", "less than or equal"),
     ("empty-file", "", "<root>", "empty scenario file"),
     ("comments-only", "# nothing here\n\n", "<root>", "empty scenario file"),
     ("toml-syntax", BASE + "\n[output\n", "<root>", "TOML syntax error"),

@@ -303,20 +303,23 @@ def test_metric_selection(tmp_path):
 
 
 def test_failed_runs_are_recorded_and_the_campaign_goes_on(tmp_path):
-    # min_distance_m validates (≥ 0) but no UE can be dropped 5 km from the only site inside a
-    # ~1 km area: the run raises at run time (simran.ue.mobility.drop_uniform)
+    # an agent kind passes the schema (a non-empty string) but is resolved only when the run
+    # builds its agents: the runs with the unknown kind raise at run time (issue 17 made the
+    # earlier trigger, an impossible min_distance_m, a plan-time error)
     path = write(tmp_path, """
         base = "base.toml"
-        [sweep]
-        grid = { "ue_groups.0.min_distance_m" = [35, 5000], "slices.0.quota_pct" = [20, 60] }
+        [sweep.grid]
+        "agents" = [[], [{ name = "x", kind = "no_such_kind" }]]
+        "slices.0.quota_pct" = [20, 60]
     """)
     out = tmp_path / "out"
     assert cli.main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 1
     st = campaign_status(out)
     assert (st.total, st.done, st.failed, st.missing) == (4, 2, 2, 0)
     for rec in st.failures:
-        assert rec["params"]["ue_groups.0.min_distance_m"] == 5000
-        assert "cannot drop UEs" in rec["error"] and "Traceback" in rec["traceback"]
+        assert rec["params"]["agents"] == [{"name": "x", "kind": "no_such_kind"}]
+        assert "unknown agent kind 'no_such_kind'" in rec["error"]
+        assert "Traceback" in rec["traceback"]
         assert not (out / "runs" / f"{rec['run_id']}.h5").exists()
     df = load_campaign(out)
     assert df.status.tolist() == ["done", "done", "failed", "failed"]
