@@ -12,7 +12,9 @@ Every agent runs through one wrapper process (:meth:`Agent.run`):
    applies it and flags it;
 6. **guard-rails**: actions go through :class:`simran.control.ControlSurface`, which validates and
    clamps them (a quota of 140 % never reaches the scheduler);
-7. **apply** at the first scheduler tick boundary ≥ t0 + L, and **log** the decision.
+7. **apply** at the first scheduler tick boundary ≥ t0 + L, and **log** the decision (its
+   ``status`` — ``applied``, ``dropped_late``, ``pending``, … — is explained in
+   :mod:`simran.hooks.decisions`).
 
 Timing rule: the tick runs before agents at a boundary (it has urgent priority), so an agent that
 observes at a boundary t0 sees the allocation made at t0; its action lands at the first boundary
