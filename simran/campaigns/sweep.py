@@ -66,7 +66,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simran.errors import ScenarioError, SweepError
-from simran.scenario import Scenario, apply_overrides, read_toml
+from simran.scenario import Scenario, apply_overrides, read_scenario_data, read_toml
 
 SEED_PATH = "simulation.seed"
 RUN_ID_LEN = 12
@@ -369,7 +369,7 @@ def _base_data(sweep: Sweep) -> dict:
         raise SweepError(f"{sweep.path}: base = {sweep.spec.base!r}: scenario file "
                          f"{sweep.base_path} not found")
     try:
-        data = read_toml(sweep.base_path)
+        data = read_scenario_data(sweep.base_path)   # follows the base's own base = chain
         Scenario.from_dict(data, source=str(sweep.base_path), base_dir=sweep.base_path.parent)
     except ScenarioError as exc:
         raise SweepError(f"{sweep.path}: base scenario is invalid:\n{exc}") from None

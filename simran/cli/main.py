@@ -158,6 +158,14 @@ def _toml_table(lines, path, data, array):
 
 def cmd_config_dump(args) -> int:
     scen = _load(args)
+    if getattr(args, "origins", False):
+        from simran.scenario import scenario_origins
+
+        origins = scenario_origins(args.scenario, args.set or [])
+        width = max((len(k) for k in origins), default=0)
+        print("\n".join(f"{k:<{width}}  {v}" for k, v in origins.items()))
+        print("(every other field: the schema default; see `simran config schema`)")
+        return 0
     text = to_toml(scen.to_dict()) if args.format == "toml" else json.dumps(
         scen.to_dict(), indent=2)
     if args.out:
@@ -279,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     scen_args(dp)
     dp.add_argument("--format", choices=("toml", "json"), default="toml")
     dp.add_argument("--out", help="write to a file instead of stdout")
+    dp.add_argument("--origins", action="store_true",
+                    help="list each field set by a file (or --set) and where it came from "
+                    "(follows base = chains)")
     dp.set_defaults(func=cmd_config_dump)
     sc = csub.add_parser("schema", help="print a scenario section's fields: type, default, "
                          "range, description (from the schema itself)")

@@ -59,7 +59,7 @@ def cmd_sweep(args) -> int:
     from simran.campaigns.executors import make_executor
     from simran.campaigns.sweep import load_sweep
 
-    sweep = load_sweep(args.file)
+    sweep = _with_overrides(load_sweep(args.file), args.set or [])
     if not args.allow_large:
         sweep.check_size()                             # before the sweep is expanded
     executor = make_executor(args.workers, args.dask)  # bad --dask spelling fails here
@@ -93,6 +93,25 @@ def cmd_sweep(args) -> int:
               "re-run them with --retry-failed")
     _check_metrics(sweep, scan_runs(args.out))
     return 1 if st.failed else 0
+
+
+def _with_overrides(sweep, overrides: list[str]):
+    """The sweep with ``--set PATH=VALUE`` added to its ``[set]`` table (they win over it).
+
+    A ``--set`` of a swept axis is refused: the axis gives that value per run.
+    """
+    import dataclasses
+
+    from simran.scenario import parse_override
+
+    if not overrides:
+        return sweep
+    extra = dict(parse_override(o) for o in overrides)
+    clash = [k for k in extra if k in sweep.axes]
+    if clash:
+        raise SimranError(f"--set {', '.join(clash)}: swept by {sweep.path} ([sweep] axis); "
+                          "remove the axis or the --set")
+    return dataclasses.replace(sweep, fixed={**sweep.fixed, **extra})
 
 
 def _check_run_sizes(specs) -> None:
@@ -188,6 +207,9 @@ def register(subparsers) -> None:
                     help="local worker processes (default: one per CPU; 0 = in this process)")
     ex.add_argument("--dask", metavar="ADDRESS",
                     help="Dask scheduler tcp://host:port, or local:N for a local Dask cluster")
+    sp.add_argument("--set", action="append", metavar="PATH=VALUE",
+                    help="override a field of every run, e.g. --set simulation.duration_s=5 "
+                    "(repeatable; wins over the sweep file's [set]; changes the run ids)")
     sp.add_argument("--retry-failed", action="store_true", help="re-run runs that failed")
     sp.add_argument("--allow-large", action="store_true",
                     help=f"skip the pre-flight size checks (more than "

@@ -1,0 +1,189 @@
+"""Issue 16, "the first hour": scenario inheritance (``base =``), ``simran sweep --set``,
+``config dump --origins``.
+
+Oracles are hand-built merges: each test states the base, the child and the merged value the
+documented rules give.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import TINY_SWEEP_BASE, write_sweep
+
+from simran.cli.main import main
+from simran.errors import ScenarioError
+from simran.scenario import (
+    load_scenario,
+    merge_scenario_data,
+    read_scenario_data,
+    scenario_origins,
+)
+
+
+def _write(tmp: Path, name: str, text: str) -> Path:
+    p = tmp / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+# --------------------------------------------------------------------------------------------
+# merge rules
+
+
+def test_tables_merge_key_by_key_and_child_wins():
+    base = {"simulation": {"duration_s": 10.0, "seed": 1}, "name": "a"}
+    child = {"simulation": {"seed": 7}}
+    assert merge_scenario_data(base, child) == {"simulation": {"duration_s": 10.0, "seed": 7},
+                                                "name": "a"}
+    assert base["simulation"]["seed"] == 1            # inputs are not modified
+
+
+def test_named_lists_merge_by_name_keep_order_append_new_and_remove():
+    base = {"slices": [{"name": "embb", "quota_pct": 70, "policy": "pf"},
+                       {"name": "iot", "quota_pct": 30}]}
+    child = {"slices": [{"name": "urllc", "quota_pct": 10},
+                        {"name": "embb", "quota_pct": 60}]}
+    merged = merge_scenario_data(base, child)["slices"]
+    assert merged == [{"name": "embb", "quota_pct": 60, "policy": "pf"},
+                      {"name": "iot", "quota_pct": 30},
+                      {"name": "urllc", "quota_pct": 10}]
+    gone = merge_scenario_data(base, {"slices": [{"name": "iot", "remove": True}]})["slices"]
+    assert [s["name"] for s in gone] == ["embb"]
+
+
+def test_unnamed_lists_and_empty_lists_replace():
+    base = {"events": [{"at_s": 5.0, "action": "x"}], "output": {"cells": [0, 1]}}
+    child = {"events": [], "output": {"cells": [2]}}
+    assert merge_scenario_data(base, child) == {"events": [], "output": {"cells": [2]}}
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def test_child_scenario_validates_with_inherited_and_changed_values(tmp_path):
+    _write(tmp_path, "base.toml", TINY_SWEEP_BASE)
+    child = _write(tmp_path, "child.toml", """
+        base = "base.toml"
+        name = "child"
+        [simulation]
+        seed = 9
+        [[ue_groups]]
+        name = "phones"
+        count = 6
+        [[ue_groups]]
+        name = "cameras"
+        count = 1
+        slice = "iot"
+        traffic = "cbr"
+        """)
+    scen = load_scenario(child)
+    assert scen.name == "child"
+    assert scen.simulation.seed == 9 and scen.simulation.duration_s == 0.2   # inherited
+    assert [(g.name, g.count) for g in scen.ue_groups] == [("phones", 6), ("sensors", 2),
+                                                          ("cameras", 1)]
+    assert [s.quota_pct for s in scen.slices] == [60, 40]
+    # --set applies after inheritance, with the merged indices
+    scen = load_scenario(child, ["ue_groups.2.count=3"])
+    assert scen.ue_groups[2].count == 3
+
+
+def test_chain_of_bases_and_relative_paths(tmp_path):
+    (tmp_path / "common").mkdir()
+    _write(tmp_path / "common", "root.toml", TINY_SWEEP_BASE)
+    _write(tmp_path / "common", "mid.toml", 'base = "root.toml"\n[simulation]\nseed = 4\n')
+    leaf = _write(tmp_path, "leaf.toml", 'base = "common/mid.toml"\n[simulation]\n'
+                  'duration_s = 0.1\n')
+    data = read_scenario_data(leaf)
+    assert "base" not in data
+    assert data["simulation"] == {"duration_s": 0.1, "seed": 4}
+
+
+def test_bad_bases_are_scenario_errors_naming_file_and_field(tmp_path):
+    a = _write(tmp_path, "a.toml", 'base = "b.toml"\n')
+    _write(tmp_path, "b.toml", 'base = "a.toml"\n')
+    with pytest.raises(ScenarioError, match="inheritance cycle: a.toml -> b.toml -> a.toml"):
+        load_scenario(a)
+    missing = _write(tmp_path, "m.toml", 'base = "nope.toml"\n')
+    with pytest.raises(ScenarioError, match=r"(?s)m\.toml.*base.*'nope.toml' not found"):
+        load_scenario(missing)
+    number = _write(tmp_path, "n.toml", "base = 3\n")
+    with pytest.raises(ScenarioError, match="base.*expected a file name"):
+        load_scenario(number)
+
+
+def test_inherited_value_is_validated_like_any_scenario(tmp_path):
+    _write(tmp_path, "base.toml", TINY_SWEEP_BASE)
+    child = _write(tmp_path, "c.toml", 'base = "base.toml"\n[[slices]]\nname = "embb"\n'
+                   'quota_pct = 250\n')
+    with pytest.raises(ScenarioError, match="quota_pct"):
+        load_scenario(child)
+
+
+def test_origins_name_the_file_of_each_value(tmp_path):
+    base = _write(tmp_path, "base.toml", TINY_SWEEP_BASE)
+    child = _write(tmp_path, "c.toml", 'base = "base.toml"\n[simulation]\nseed = 5\n'
+                   '[[ue_groups]]\nname = "sensors"\ncount = 1\n')
+    got = scenario_origins(child, ["network.rings=1"])
+    assert got["simulation.seed"] == str(child)
+    assert got["simulation.duration_s"] == str(base)
+    assert got["ue_groups.1.count"] == str(child)        # "sensors" is item 1 of the merge
+    assert got["ue_groups.1.traffic"] == str(base)
+    assert got["network.rings"] == "--set"
+
+
+def test_cli_config_dump_origins(tmp_path, capsys):
+    _write(tmp_path, "base.toml", TINY_SWEEP_BASE)
+    child = _write(tmp_path, "c.toml", 'base = "base.toml"\n[simulation]\nseed = 5\n')
+    assert main(["config", "dump", str(child), "--origins"]) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith("simulation.seed") and line.endswith("c.toml")
+               for line in out.splitlines())
+
+
+# --------------------------------------------------------------------------------------------
+# sweep --set
+
+
+SWEEP = """
+    base = "base.toml"
+    [sweep]
+    grid = { "slices.0.quota_pct" = [50, 60] }
+    """
+
+
+def test_sweep_set_applies_to_every_run_and_changes_run_ids(tmp_path, capsys):
+    path = write_sweep(tmp_path, SWEEP)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "a"), "--dry-run"]) == 0
+    plain = capsys.readouterr().out
+    assert main(["sweep", str(path), "--out", str(tmp_path / "a"), "--dry-run",
+                 "--set", "simulation.duration_s=0.1"]) == 0
+    changed = capsys.readouterr().out
+    ids = [set(line.split()[0] for line in out.splitlines()[:2]) for out in (plain, changed)]
+    assert ids[0].isdisjoint(ids[1])                   # a different config ⇒ different runs
+    from simran.campaigns.sweep import load_sweep
+    from simran.cli.sweep import _with_overrides
+
+    specs = _with_overrides(load_sweep(path), ["simulation.duration_s=0.1"]).plan()
+    assert {s.scenario.simulation.duration_s for s in specs} == {0.1}
+
+
+def test_sweep_set_of_a_swept_axis_is_refused(tmp_path, capsys):
+    path = write_sweep(tmp_path, SWEEP)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "a"), "--dry-run",
+                 "--set", "slices.0.quota_pct=70"]) == 2
+    assert "swept by" in capsys.readouterr().err
+
+
+def test_sweep_base_may_itself_inherit(tmp_path, capsys):
+    _write(tmp_path, "root.toml", TINY_SWEEP_BASE)
+    path = write_sweep(tmp_path, SWEEP, base='base = "root.toml"\n[simulation]\nseed = 11\n')
+    from simran.campaigns.sweep import load_sweep
+
+    specs = load_sweep(path).plan()
+    assert len(specs) == 2 and all(s.scenario.simulation.seed == 11 for s in specs)
+    assert json.loads(specs[0].scenario.to_json())["slices"][1]["name"] == "iot"
