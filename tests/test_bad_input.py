@@ -542,6 +542,12 @@ TRACE_IMPORT_CASES = [
     ("ucc-binary-member", lambda d: _zip(d / "bm.zip", {MEMBER: bytes(range(128, 256)) * 20}),
      ["ucc5g"], "member Download/Driving/", "not a UTF-8 text CSV"),
     ("ucc-flipped", _flipped_zip, ["ucc5g"], "flipped.zip", "member Download/Driving/"),
+    ("series-period-1e-300", lambda d: _w(d / "p.txt", "cqi\n5\n6\n"),
+     ["series", "--period-s", "1e-300"], "p.txt", "not a whole number of microseconds"),
+    ("series-period-1e300", lambda d: _w(d / "q.txt", "cqi\n5\n6\n"),
+     ["series", "--period-s", "1e300"], "trace 'q'", "beyond ±1e+12 s"),
+    ("csv-sub-microsecond", lambda d: _w(d / "u.csv", "t,cqi\n0,5\n0.0000001,6\n"),
+     ["csv", "--time", "t", "--cqi", "cqi"], "trace 'u'", "less than 1 µs apart"),
 ]
 
 
@@ -553,6 +559,13 @@ def test_bad_trace_import(tmp_path, capsys, make, args, where, reason):
     rc, _, err = cli(capsys, "traces", "import", args[0], src, *args[1:], "--out", out)
     assert_clear(rc, err, where, reason)
     assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_trace_import_out_is_a_folder(tmp_path, capsys):
+    src = _w(tmp_path / "t.csv", "t,cqi\n0,5\n1,6\n")
+    rc, _, err = cli(capsys, "traces", "import", "csv", src, "--time", "t", "--cqi", "cqi",
+                     "--out", tmp_path)
+    assert_clear(rc, err, str(tmp_path), "it is a folder")
 
 
 @pytest.fixture

@@ -391,8 +391,12 @@ def import_cqi_series(path, period_s: float, trace_id: str | None = None,
     """
     path = Path(path)
     name = str(path)
-    if not period_s > 0:
-        raise TraceError(f"{name}: period_s must be > 0, got {period_s!r}")
+    if not (period_s > 0 and math.isfinite(period_s)):
+        raise TraceError(f"{name}: period_s must be > 0 and finite, got {period_s!r}")
+    if abs(period_s * 1e6 - round(period_s * 1e6)) > 1e-6 * max(1.0, period_s * 1e6) or \
+            round(period_s * 1e6) < 1:
+        raise TraceError(f"{name}: period_s = {period_s!r} is not a whole number of "
+                         "microseconds (the clock counts µs)")
     cqi = _read_series(path, name, header)
     trace_id = trace_id or path.stem
     parts = _split_vehicles(cqi, vehicles, name)

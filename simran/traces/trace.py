@@ -115,6 +115,12 @@ class Trace:
             setattr(self, name, _check_optional(getattr(self, name), name, dtype, where,
                                                 self.n_samples))
         self._t_us = np.rint(self.t_s * US_PER_S).astype(np.int64)
+        same = np.diff(self._t_us) <= 0
+        if same.any():
+            i = _first(same) + 1
+            raise TraceError(f"{where}: samples {i - 1} and {i} are less than 1 µs apart "
+                             f"(t_s {float(self.t_s[i - 1])!r} then {float(self.t_s[i])!r}; the "
+                             "clock counts whole microseconds)")
 
     @property
     def n_samples(self) -> int:

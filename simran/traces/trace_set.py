@@ -82,6 +82,9 @@ def write_trace_set(path, traces, attrs: dict | None = None) -> Path:
     import h5py
 
     path = Path(path)
+    if path.is_dir() or not path.name:
+        raise TraceError(f"{path}: cannot write the trace set: it is a folder (give a .h5 file "
+                         "name)")
     traces = list(traces)
     if not traces:
         raise TraceError(f"{path}: no traces to write")
