@@ -15,7 +15,7 @@ Quick use::
 from __future__ import annotations
 
 from simran._version import __version__  # noqa: E402
-from simran.campaigns.analysis import load_campaign  # noqa: E402
+from simran.campaigns.analysis import load_campaign, load_runs  # noqa: E402
 from simran.errors import ScenarioError, SimranError, TraceError  # noqa: E402
 from simran.output.results import Results, load_results  # noqa: E402
 from simran.scenario import Scenario, apply_overrides, load_scenario  # noqa: E402
@@ -24,5 +24,5 @@ from simran.simulation import RunResult, Simulation, run_scenario  # noqa: E402
 __all__ = [
     "__version__", "Scenario", "ScenarioError", "SimranError", "TraceError", "Results",
     "RunResult", "Simulation", "load_scenario", "apply_overrides", "run_scenario",
-    "load_results", "load_campaign",
+    "load_results", "load_campaign", "load_runs",
 ]

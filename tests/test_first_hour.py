@@ -11,6 +11,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import TINY_SWEEP_BASE, write_sweep
 
@@ -187,3 +188,85 @@ def test_sweep_base_may_itself_inherit(tmp_path, capsys):
     specs = load_sweep(path).plan()
     assert len(specs) == 2 and all(s.scenario.simulation.seed == 11 for s in specs)
     assert json.loads(specs[0].scenario.to_json())["slices"][1]["name"] == "iot"
+
+
+# --------------------------------------------------------------------------------------------
+# part 2: one loader for any folder of results files
+
+
+@pytest.fixture(scope="module")
+def hand_made(tmp_path_factory):
+    """Two runs in ``<name>/results.h5`` folders that differ in seed and UE count, a trace-like
+    HDF5 file that is not a results file, and an incomplete results file."""
+    import tomllib
+
+    import h5py
+
+    from simran.scenario import Scenario
+    from simran.simulation import run_scenario
+
+    root = tmp_path_factory.mktemp("runs")
+    data = tomllib.loads(TINY_SWEEP_BASE)
+    for name, seed, count in (("a", 1, 4), ("b", 2, 6)):
+        d = {**data, "simulation": {**data["simulation"], "seed": seed}}
+        d["ue_groups"] = [{**d["ue_groups"][0], "count": count}, d["ue_groups"][1]]
+        run_scenario(Scenario.from_dict(d), root / name / "results.h5", quiet=True)
+    with h5py.File(root / "traces.h5", "w") as f:
+        f.attrs["format"] = "simran-trace-set"
+    import shutil
+
+    shutil.copy(root / "a" / "results.h5", root / "half.h5")
+    with h5py.File(root / "half.h5", "r+") as f:
+        f.attrs["complete"] = False
+    return root
+
+
+def test_load_runs_reads_a_folder_of_results_files(hand_made):
+    from simran import load_results, load_runs
+
+    df = load_runs(hand_made)
+    assert list(df["run_id"]) == ["a", "b", "half"]
+    assert list(df["status"]) == ["done", "done", "incomplete"]
+    # only what differs between the finished runs becomes a parameter column
+    assert df.attrs["axes"] == ["simulation.seed", "ue_groups.0.count"]
+    assert list(df["ue_groups.0.count"][:2]) == [4, 6]
+    assert list(df.columns[:4]) == ["run_id", "status", "replication", "seed"]
+    # every summary metric, equal to the file's own summary
+    summary = load_results(hand_made / "b").summary
+    assert set(summary) <= set(df.attrs["metrics"])
+    assert df.loc[1, "throughput_mbps_mean"] == summary["throughput_mbps_mean"]
+    assert np.isnan(df.loc[2, "throughput_mbps_mean"])
+
+
+def test_load_runs_metric_patterns_and_summarize(hand_made):
+    from simran.campaigns.analysis import load_runs, summarize
+
+    df = load_runs(hand_made, metrics=["throughput_*"])
+    assert df.attrs["metrics"] and all(m.startswith("throughput_") for m in df.attrs["metrics"])
+    table = summarize(df, ["throughput_mbps_mean"], by=[])
+    assert table["n"][0] == 2                        # the incomplete run is not averaged
+
+
+def test_load_runs_errors(tmp_path):
+    from simran.campaigns.analysis import load_runs
+    from simran.errors import SweepError
+
+    with pytest.raises(SweepError, match="no such file"):
+        load_runs(tmp_path / "nothing")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(SweepError, match="no simran results file"):
+        load_runs(tmp_path)
+
+
+def test_load_runs_on_a_campaign_folder_gives_every_metric(tmp_path):
+    from simran.campaigns.analysis import load_runs
+    from simran.campaigns.campaign import run_campaign
+    from simran.campaigns.executors import SerialExecutor
+
+    path = write_sweep(tmp_path, SWEEP + 'metrics = ["energy_kwh"]\n')
+    run_campaign(path, tmp_path / "c", executor=SerialExecutor(), quiet=True)
+    df = load_runs(tmp_path / "c")
+    assert df.attrs["kind"] == "campaign" and len(df) == 2
+    assert "throughput_mbps_mean" in df.attrs["metrics"]           # not only the selection
+    assert df.attrs["sweep_metrics"] == ["energy_kwh"]
+    assert all(Path(p).is_file() for p in df["path"])

@@ -1,5 +1,6 @@
-"""Analysis of a campaign folder: one tidy table of its runs, summaries over seeds, plots.
+"""Analysis of a folder of runs: one tidy table of its runs, summaries over seeds, plots.
 
+:func:`load_runs` reads any folder of results files (a campaign, replay output, hand-made);
 :func:`load_campaign` reads the run records of a folder written by
 :func:`~simran.campaigns.campaign.run_campaign` (one row per run: parameters and summary
 metrics); :func:`summarize` gives the mean and 95 % confidence interval over seeds per parameter
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simran.campaigns.campaign import campaign_meta, scan_runs
+from simran.campaigns.campaign import CAMPAIGN_FILE, RUNS_DIR, campaign_meta, scan_runs
 from simran.campaigns.sweep import canonical_json
 from simran.errors import SweepError
 
@@ -33,14 +34,16 @@ def load_campaign(path: str | Path, metrics: list[str] | None = None) -> pd.Data
     path : path
         Campaign folder.
     metrics : list of str, optional
-        Summary metrics to include (fnmatch patterns); default: the sweep file's ``metrics``,
-        else all. Failed runs have NaN metrics.
+        Summary metrics to include (fnmatch patterns); default (None or ``[]``): every summary
+        metric of the runs. Failed runs have NaN metrics.
 
     Returns
     -------
     pandas.DataFrame
-        Parameters are columns named by their dotted path; ``df.attrs["axes"]`` lists them and
-        ``df.attrs["metrics"]`` the metric columns. Rows are in plan order.
+        Parameters are columns named by their dotted path; ``df.attrs["axes"]`` lists them,
+        ``df.attrs["metrics"]`` the metric columns and ``df.attrs["sweep_metrics"]`` those the
+        sweep file's ``[sweep] metrics`` selects (what ``simran campaign`` shows). Rows are in
+        plan order.
     """
     out = Path(path)
     meta = campaign_meta(out)
@@ -49,27 +52,140 @@ def load_campaign(path: str | Path, metrics: list[str] | None = None) -> pd.Data
     recs = sorted(records.values(), key=lambda r: (order.get(r["run_id"], len(order)),
                                                     r["run_id"]))
     axes = list(dict.fromkeys([*meta.get("axes", []), *(k for r in recs for k in r["params"])]))
-    names = _select(recs, metrics if metrics is not None else meta.get("metrics") or [])
+    names = _select(recs, metrics or [])
+    selected = _select(recs, meta.get("metrics") or [], strict=False)
     rows = [{"run_id": r["run_id"], "status": r["state"], "replication": r["replication"],
              "seed": r["seed"], **{a: _cell(r["params"].get(a)) for a in axes},
              **{m: r.get("summary", {}).get(m, np.nan) for m in names},
-             "wall_s": r.get("wall_s"), "error": r.get("error")} for r in recs]
+             "wall_s": r.get("wall_s"), "error": r.get("error"),
+             "path": str(out / RUNS_DIR / r.get("results_file", f"{r['run_id']}.h5"))}
+            for r in recs]
     df = pd.DataFrame(rows, columns=["run_id", "status", "replication", "seed", *axes, *names,
-                                     "wall_s", "error"])
-    df.attrs.update(axes=axes, metrics=names)
+                                     "wall_s", "error", "path"])
+    df.attrs.update(axes=axes, metrics=names, sweep_metrics=selected, kind="campaign")
     return df
 
 
-def _select(recs: list[dict], patterns: list[str]) -> list[str]:
+def _select(recs: list[dict], patterns: list[str], strict: bool = True) -> list[str]:
     available = list(dict.fromkeys(k for r in recs for k in r.get("summary", {})))
     if not patterns:
         return available
     chosen = [m for m in available if any(fnmatch(m, p) for p in patterns)]
     unmatched = [p for p in patterns if not any(fnmatch(m, p) for m in available)]
-    if available and unmatched:
+    if strict and available and unmatched:
         raise SweepError(f"metric(s) {unmatched} match no summary metric; available: "
                          + ", ".join(available))
     return chosen
+
+
+def load_runs(path: str | Path, metrics: list[str] | None = None) -> pd.DataFrame:
+    """One tidy DataFrame of any folder of results files: a campaign, replay output, hand-made.
+
+    A campaign folder (``campaign.json`` or ``runs/``) is read by :func:`load_campaign`. Any
+    other folder is searched recursively for simran results files (``*.h5`` with the results
+    format; trace sets and other HDF5 files are skipped); a single results file works too. Only
+    attributes and the summary are read, not the KPI tables.
+
+    Parameters
+    ----------
+    path : path
+        Folder (or one results file).
+    metrics : list of str, optional
+        Summary metrics to include (fnmatch patterns); default: all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file: ``run_id`` (the path relative to ``path``, without ``.h5``; for
+        ``<name>/results.h5`` the folder name), ``status`` (``done``, ``incomplete`` or
+        ``unreadable``), ``replication`` (None outside campaigns), ``seed``, the scenario fields
+        that differ between the files (dotted ``--set`` paths, e.g. ``ue_groups.0.trace.ids``),
+        the metrics, ``wall_s``, ``error`` and ``path``. ``df.attrs`` holds ``axes``,
+        ``metrics`` and ``kind`` (``"campaign"`` or ``"files"``), so :func:`summarize` and
+        :func:`plot_metric` work on it.
+
+    Raises
+    ------
+    SweepError
+        If ``path`` does not exist or holds no results file.
+    """
+    root = Path(path)
+    if root.is_dir() and ((root / CAMPAIGN_FILE).is_file() or (root / RUNS_DIR).is_dir()):
+        return load_campaign(root, metrics)
+    if not root.exists():
+        raise SweepError(f"{root}: no such file or folder")
+    files = [root] if root.is_file() else sorted(root.rglob("*.h5"))
+    recs = [r for f in files if (r := _file_record(f, root))]
+    if not recs:
+        raise SweepError(f"{root}: no simran results file (*.h5) found")
+    axes = _varying([r.pop("scenario") for r in recs], recs)
+    names = _select(recs, metrics or [])
+    rows = [{"run_id": r["run_id"], "status": r["state"], "replication": None,
+             "seed": r["seed"], **{a: r["params"].get(a) for a in axes},
+             **{m: r["summary"].get(m, np.nan) for m in names},
+             "wall_s": r["wall_s"], "error": r["error"], "path": r["path"]} for r in recs]
+    df = pd.DataFrame(rows, columns=["run_id", "status", "replication", "seed", *axes, *names,
+                                     "wall_s", "error", "path"])
+    df.attrs.update(axes=axes, metrics=names, sweep_metrics=names, kind="files")
+    return df
+
+
+def _file_record(f: Path, root: Path) -> dict | None:
+    """Attributes, summary and flattened scenario of one results file (None: not one)."""
+    import json
+
+    import h5py
+
+    from simran.output.results import FORMAT
+
+    rel = f.relative_to(root) if f != root else Path(f.name)
+    run_id = str(rel.parent if rel.name == "results.h5" and str(rel.parent) != "." else
+                 rel.with_suffix(""))
+    rec = {"run_id": run_id, "path": str(f), "seed": None, "summary": {}, "scenario": {},
+           "wall_s": None, "error": None, "state": "done"}
+    try:
+        with h5py.File(f, "r") as h:
+            if h.attrs.get("format") != FORMAT:
+                return None
+            rec["seed"] = _py(h.attrs.get("seed"))
+            if not bool(h.attrs.get("complete", False)):
+                return {**rec, "state": "incomplete", "error": "the run did not finish"}
+            rec["summary"] = {k: float(v) for k, v in h["summary"].attrs.items()}
+            rec["wall_s"] = _py(h["run_info"].attrs.get("wall_s"))
+            rec["scenario"] = _flat(json.loads(h["scenario_json"].asstr()[()]))
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        return {**rec, "state": "unreadable", "error": f"{type(exc).__name__}: {exc}"}
+    return rec
+
+
+def _py(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _flat(data, prefix: str = "") -> dict:
+    """Dotted ``--set`` paths → scalar (lists of tables by index; other lists as JSON)."""
+    if isinstance(data, dict):
+        out = {}
+        for k, v in data.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
+        out = {}
+        for i, v in enumerate(data):
+            out.update(_flat(v, f"{prefix}.{i}"))
+        return out
+    return {prefix: _cell(data)}
+
+
+def _varying(scenarios: list[dict], recs: list[dict]) -> list[str]:
+    """Scenario fields that differ between the files become the parameter columns."""
+    keys = list(dict.fromkeys(k for s in scenarios for k in s))
+    ok = [s for s, r in zip(scenarios, recs) if r["state"] == "done"]
+    axes = [k for k in keys if k not in ("source", "base_dir")
+            and len({canonical_json(s.get(k)) for s in ok}) > 1]
+    for s, r in zip(scenarios, recs):
+        r["params"] = {a: s.get(a) for a in axes}
+    return axes
 
 
 def summarize(df: pd.DataFrame, metrics: list[str] | None = None,

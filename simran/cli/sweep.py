@@ -12,8 +12,11 @@
         --hue ue_groups.0.count --out qvl.png
 
 Re-running ``simran sweep`` with the same ``--out`` runs only what is missing (a killed campaign
-resumes). Exit codes: 0 all runs done, 1 some runs of the campaign failed, 2 bad input,
-130 interrupted.
+resumes). Exit codes: 0 all runs done; 1 the campaign ended with runs failed or missing (the
+closing lines say which and why); 2 bad input, or a campaign stopped early (Dask scheduler lost,
+campaign folder not writable: the message says why; finished runs are kept); 130 interrupted.
+On a cluster without a shared file system (``--dask tcp://…``), runs take their input files
+along and their results files come back to this machine (:mod:`simran.campaigns.transfer`).
 """
 
 from __future__ import annotations
@@ -91,8 +94,13 @@ def cmd_sweep(args) -> int:
     if st.failed:
         print(f"failed runs are recorded: see `simran campaign {report.out}`, fix the cause and "
               "re-run them with --retry-failed")
+    if st.missing:
+        print(f"simran: error: {st.missing} run(s) of {st.total} are missing from "
+              f"{report.out}/runs (no results file with a done status record) although the "
+              "campaign ended: their results were lost (written where this machine cannot see "
+              "them, or removed); run the same command again to run them", file=sys.stderr)
     _check_metrics(sweep, scan_runs(args.out))
-    return 1 if st.failed else 0
+    return 1 if st.failed or st.missing else 0
 
 
 def _with_overrides(sweep, overrides: list[str]):
@@ -161,7 +169,10 @@ def cmd_campaign(args) -> int:
             last = (rec.get("error") or "").strip().splitlines() or ["?"]
             print(f"  {rec['run_id']}  {_params(rec['params'])}: {last[-1]}")
     if st.done:
-        print(_summary_text(load_campaign(args.dir, metrics=args.metric)))
+        df = load_campaign(args.dir, metrics=args.metric)
+        if not args.metric:                      # the sweep file's selection, else a default few
+            df.attrs["metrics"] = df.attrs["sweep_metrics"]
+        print(_summary_text(df))
     return 0
 
 
