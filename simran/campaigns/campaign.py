@@ -271,15 +271,16 @@ def _execute(executor: Executor, runner: RunFn, todo: list[RunSpec], out: Path,
     runs = out / RUNS_DIR
     fn = functools.partial(runner, runs_dir=str(runs))
     t0 = time.perf_counter()
+    ship = runner is run_one and getattr(executor, "ships_results", False)
     with executor as ex, tqdm(total=len(todo), unit="run", desc="sweep", disable=quiet,
                               dynamic_ncols=True) as bar:
         report.executor = ex.description
         if not quiet:
             bar.write(f"{out}: {report.total} runs, {report.skipped} kept, {len(todo)} to run "
                       f"on {ex.description}")
-        for spec, outcome in ex.run(fn, todo):
+        for spec, outcome in _shipped(ex, todo) if ship else ex.run(fn, todo):
             try:
-                rec = outcome if isinstance(outcome, dict) else _record_lost(runs, spec, outcome)
+                rec = _store(runs, spec, outcome)
             except SweepError as exc:   # the disk is full or read-only: stop, keep what is done
                 raise SweepError(f"campaign {out} stopped: {exc}; the {report.done} runs "
                                  "finished now and the runs kept before are on disk — free "
@@ -295,6 +296,38 @@ def _execute(executor: Executor, runner: RunFn, todo: list[RunSpec], out: Path,
             bar.set_postfix(done=report.skipped + report.done, failed=report.failed,
                             remaining=report.missing, refresh=False)
     report.wall_s = time.perf_counter() - t0
+
+
+def _shipped(ex, todo: list[RunSpec]):
+    """Runs on workers without the campaign folder: inputs go with the task, results come back
+    (:mod:`simran.campaigns.transfer`); each distinct set of input files is read once."""
+    from simran.campaigns.transfer import input_bundle, run_shipped
+
+    cache: dict = {}
+    bundles = {s.run_id: input_bundle(s.scenario, cache) for s in todo}
+    return ex.run(run_shipped, todo, inputs=lambda s: bundles[s.run_id])
+
+
+def _store(runs: Path, spec: RunSpec, outcome) -> dict:
+    """The record of a completion, with everything it needs on disk in ``runs``.
+
+    A shipped result is written here (``.h5`` then ``.json``); a lost run is recorded as
+    failed; a run reported done whose results file is not in ``runs`` (a worker that wrote it
+    to a disk this machine does not see) is recorded as failed, never counted as done.
+    """
+    from simran.campaigns.transfer import is_shipped, store_shipped
+
+    if is_shipped(outcome):
+        return store_shipped(runs, spec, outcome)
+    if not isinstance(outcome, dict):
+        return _record_lost(runs, spec, outcome)
+    if outcome.get("status") == "done" and not (runs / f"{spec.run_id}.h5").is_file():
+        return _record_lost(runs, spec, SweepError(
+            f"the worker ({outcome.get('host')}, pid {outcome.get('pid')}) reported this run "
+            f"done but {runs / f'{spec.run_id}.h5'} is not there: it wrote to a disk this "
+            "machine does not see (no shared file system?); use --dask, which ships results "
+            "back, and re-run with --retry-failed"))
+    return outcome
 
 
 def _last_line(rec: dict) -> str:

@@ -186,10 +186,17 @@ class DaskExecutor:
     """Dask distributed: ``tcp://host:port`` (a running scheduler) or ``local:N``.
 
     ``local:N`` starts a ``LocalCluster(n_workers=N, threads_per_worker=1, processes=True)``
-    and closes it afterwards. Workers must import the same simran and see the campaign folder at
-    the same path (a shared file system on a cluster). Dask re-runs the tasks of a worker that
-    died; a run that keeps killing workers is reported as :class:`WorkerLost`.
+    and closes it afterwards. Workers need the same simran installed and nothing else: no shared
+    file system. A campaign (:func:`~simran.campaigns.campaign.run_campaign`) sees
+    ``ships_results`` and sends each run with its input files and gets its results file back as
+    checksummed bytes (:mod:`simran.campaigns.transfer`); the client writes the campaign folder.
+    Dask re-runs the tasks of a worker that died (``distributed.scheduler.allowed-failures``
+    times); a run that keeps killing workers is reported as :class:`WorkerLost`. A scheduler
+    that goes away stops the campaign with a :class:`~simran.errors.SweepError`; the runs stored
+    until then are kept.
     """
+
+    ships_results = True
 
     def __init__(self, address: str, *, timeout_s: float = 5.0):
         self.address = address
@@ -231,26 +238,66 @@ class DaskExecutor:
                 obj.close()
         self._client = self._cluster = None
 
-    def run(self, fn: Runner, specs: Sequence[RunSpec]) -> Iterator[Completion]:
+    def run(self, fn: Runner, specs: Sequence[RunSpec],
+            inputs: Callable[[RunSpec], object] | None = None) -> Iterator[Completion]:
+        """Submit ``fn(spec)`` — or ``fn(spec, inputs(spec))`` — for every spec.
+
+        Each distinct ``inputs`` object (an :class:`~simran.campaigns.transfer.InputBundle`,
+        told apart by its ``key``) is submitted once as a task of its own and the runs depend
+        on it: its bytes cross the network once per worker, not once per run, and a worker that
+        dies holding it makes the scheduler recompute it from the task (no lost data).
+        """
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        futures = {self._client.submit(fn, s, pure=False, key=f"simran-run-{s.run_id}-"
-                                       f"{id(s):x}"): s for s in specs}
+        token = f"{os.getpid():x}{time.monotonic_ns():x}"
+        deps: dict[str, object] = {}
+        futures: dict = {}
+        yielded = 0
         try:
+            for s in specs:
+                args: tuple = (s,)
+                if inputs is not None:
+                    bundle = inputs(s)
+                    key = getattr(bundle, "key", None) or str(id(bundle))
+                    if key not in deps:
+                        deps[key] = self._client.submit(_identity, bundle, pure=False,
+                                                        key=f"simran-inputs-{key[:16]}-{token}")
+                    args = (s, deps[key])
+                futures[self._client.submit(fn, *args, pure=False, key=f"simran-run-"
+                                            f"{s.run_id}-{token}")] = s
             for fut in as_completed(futures):
                 spec = futures.pop(fut)
                 try:
-                    yield spec, fut.result()
+                    outcome = fut.result()
                 except KilledWorker as exc:
-                    yield spec, WorkerLost(f"Dask worker died running this run ({exc})")
+                    outcome = WorkerLost(f"Dask worker died running this run ({exc})")
                 except CancelledError as exc:
-                    raise SweepError(f"lost the Dask scheduler at {self.address}: finished "
-                                         "runs are kept; run again to resume") from exc
+                    raise self._lost(yielded, len(futures) + 1) from exc
                 except Exception as exc:  # noqa: BLE001 - yielded to the campaign
-                    yield spec, exc
+                    if self._client.status not in ("running", "connecting"):
+                        raise self._lost(yielded, len(futures) + 1) from exc
+                    outcome = exc
+                yielded += 1
+                yield spec, outcome
+        except (OSError, TimeoutError) as exc:  # submit on a closed comm
+            raise self._lost(yielded, len(futures)) from exc
         finally:
-            self._client.cancel(list(futures))
+            try:
+                self._client.cancel([*futures, *deps.values()])
+            except Exception:  # noqa: BLE001 - the scheduler is gone already
+                pass
+
+    def _lost(self, finished: int, unfinished: int) -> SweepError:
+        return SweepError(f"lost the Dask scheduler at {self.address} (it stopped or the network "
+                          f"failed): {finished} run(s) reported before were stored and are kept,"
+                          f" {unfinished} did not finish; restart the scheduler and workers and "
+                          "run the same command again to resume")
+
+
+def _identity(x):
+    """The task that holds a campaign's input bundle on the workers."""
+    return x
 
 
 def _local_n(address: str) -> int:
