@@ -162,6 +162,10 @@ class GameRecord:
     proposals: list = field(default_factory=list)
     intents_x0: dict = field(default_factory=dict)    # extracted from the intent prompts
     intent_notes: list = field(default_factory=list)
+    reason: str = "start"                             # why the game was held
+    t_request_s: float | None = None                  # when it was asked for
+    merged: list = field(default_factory=list)        # requests merged into this game
+    off_bids: list = field(default_factory=list)      # tenants that bid for switching off
 
     @property
     def n_rounds(self) -> int:
@@ -200,9 +204,10 @@ class GameRecord:
     def report_lines(self) -> list[str]:
         """Human-readable lines of the game (for ``simran run``)."""
         n = len(self.tenants)
+        why = "" if self.reason == "start" else f" (renegotiation: {self.reason})"
         lines = [f"negotiation: {n} tenant(s), pressure {self.pressure}, ε = "
                  f"{self.epsilon_mbps:g} Mbit/s, at most {self.k_max} rounds, from t = "
-                 f"{self.t_start_s:.1f} s"]
+                 f"{self.t_start_s:.1f} s{why}"]
         if self.intents_x0:
             lines.append("  intent prompts: " + ", ".join(
                 f"{t} {v:g}" for t, v in list(self.intents_x0.items())[:8])
@@ -240,6 +245,10 @@ class GameRecord:
                     lines.append(f"    {c.capacity_note}")
             for t, why in r.excluded.items():
                 lines.append(f"    {t} excluded: {why}")
+        for m in self.merged:
+            lines.append(f"  request merged into this game: {m}")
+        if self.off_bids:
+            lines.append(f"  switch-off bid by {', '.join(self.off_bids)} (a bid: a vote follows)")
         opt = "" if self.optimum_mbps is None else f"; optimum {self.optimum_mbps:.2f} Mbit/s"
         if self.failed:
             fin = "" if self.final_mbps is None else f"; last bids' mean {self.final_mbps:.2f}"
@@ -269,7 +278,9 @@ class GameRecord:
     def to_json(self) -> str:
         return json.dumps({
             "tenants": self.tenants, "pressure": self.pressure, "epsilon_mbps": self.epsilon_mbps,
-            "k_max": self.k_max, "interval": self.interval, "optimizer_mbps": self.optimizer_mbps,
+            "k_max": self.k_max, "reason": self.reason, "merged": self.merged,
+            "off_bids": self.off_bids, "t_start_s": self.t_start_s, "interval": self.interval,
+            "optimizer_mbps": self.optimizer_mbps,
             "optimum_mbps": self.optimum_mbps, "consensus_mbps": self.consensus_mbps,
             "final_mbps": self.final_mbps, "failed": self.failed,
             "failure_reason": self.failure_reason, "excluded": self.excluded,

@@ -45,7 +45,20 @@ Scenario entry (``kind = "mediator"``, loop ``non_rt``)::
     Threads for a round's replies: 1 when every tenant is scripted (threads buy nothing for a
     rule), else up to 8.
 
-The game (rounds, checks, stop rule) is described in :mod:`agents.negotiation.game`. Every
+``renegotiate`` (true), ``votes`` (true), ``cell`` (0)
+    Serve requests after the opening game (:mod:`agents.negotiation.votes`): a
+    ``renegotiate`` request starts a new game (merged into a running one, never overlapped); a
+    tenant's ``vote_off`` request or ``switch_off`` bid starts a vote, and a unanimous vote
+    switches ``cell`` off through the control surface (``SetIntent(slice, 0)``,
+    ``SetSliceQuota(slice, 0)``, ``SetCellState("off")``).
+
+Regulatory cap: whatever the rules file says, no consensus exceeds the cell's peak rate (all its
+PRBs at the highest CQI of the link table, ``n_prb × rate_per_prb_mbps[15]``): an SLA the cell
+can never carry is capped, and the report says so.
+
+The game (rounds, checks, stop rule) is described in :mod:`agents.negotiation.game`. Games after
+the first take x⁽⁰⁾ from their opening bids (the tenants' intents of *now*), not from the intent
+prompts sent at t = 0. Every
 proposal is a decision of the mediator's own (its latency charged, logged); the consensus is a
 decision whose action is the ``SetIntent``. Run-level metrics (``negotiation.*``) and the game's
 report lines are given by :meth:`Mediator.summary_metrics` and :meth:`Mediator.run_report`.
@@ -53,18 +66,13 @@ report lines are given by :meth:`Mediator.summary_metrics` and :meth:`Mediator.r
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 
 from agents.negotiation.arbitral import Arbiter
-from agents.negotiation.errors import RulesError
-from agents.negotiation.extraction import RESPONSE_TEMPLATE, extract
+from agents.negotiation.extraction import extract
 from agents.negotiation.game import (
-    DEFAULT_EPSILON_MBPS,
-    DEFAULT_K_MAX,
     MAX_STRIKES,
     GameRecord,
     RoundRecord,
@@ -73,133 +81,41 @@ from agents.negotiation.game import (
     stop_rule,
     weighted_mean,
 )
-from agents.negotiation.optimizer import SidecarOptimizer, optimum
-from agents.negotiation.pressure import PRESSURES, guardrail_text, prompt_interval
-from agents.negotiation.regulatory import SLA_RANGE_MBPS, Rules, load_rules
-from agents.negotiation.tenant import _scenario_where
-from agents.negotiation.validation import reprompt_message, validate_bid
+from agents.negotiation.mediator_params import configure
+from agents.negotiation.optimizer import optimum
+from agents.negotiation.pressure import prompt_interval
+from agents.negotiation.proposal import MEDIATOR_PROMPT, MEDIATOR_SCHEMA, ProposalMixin
+from agents.negotiation.regulatory import SLA_RANGE_MBPS, Rules
+from agents.negotiation.votes import Request, VoteMixin, parse_request
 from simran.control import SetIntent
-from simran.errors import ScenarioError
 from simran.hooks import Agent, Decision, register_agent
 from simran.units import US_PER_S
 
-MEDIATOR_PROMPT = (
-    "You are the network mediator (MNO) of a multi-tenant negotiation in a 5G network on the "
-    "throughput SLA of a shared slice (0 to 100 Mbit/s). Each tenant's agent has its own goal. "
-    "Consider all goals and propose one throughput that is fair to every tenant and that they can "
-    "all accept, so the negotiation concludes in a few rounds. {template}")
-
-MEDIATOR_SCHEMA = {"type": "object", "additionalProperties": False,
-                   "required": ["throughput", "reasoning"],
-                   "properties": {"throughput": {"type": "number"},
-                                  "reasoning": {"type": "string", "minLength": 1,
-                                                "maxLength": 240}}}
+__all__ = ["Mediator", "MEDIATOR_PROMPT", "MEDIATOR_SCHEMA"]
 
 
 @register_agent("mediator")
-class Mediator(Agent):
+class Mediator(ProposalMixin, VoteMixin, Agent):
     """The game's mediator (see the module docstring)."""
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        p = ctx.params
-        source, base_dir, idx = _scenario_where(ctx)
-        self._source, self._idx = source, idx
-        problems = []
-        tenants = p.get("tenants")
-        names = self._scenario_agent_names(ctx)
-        if tenants is None:
-            problems.append((f"agents.{idx}.params.tenants", "required: the tenant agents' names"))
-            tenants = []
-        elif not isinstance(tenants, list) or not all(isinstance(t, str) for t in tenants):
-            problems.append((f"agents.{idx}.params.tenants", f"must be a list of agent names, got "
-                                                             f"{tenants!r}"))
-            tenants = []
-        else:
-            missing = [t for t in tenants if names is not None and t not in names]
-            dup = sorted({t for t in tenants if tenants.count(t) > 1})
-            if missing:
-                problems.append((f"agents.{idx}.params.tenants",
-                                 f"no agent named {', '.join(map(repr, missing))} in this "
-                                 f"scenario (agents: {', '.join(names or [])})"))
-            if dup:
-                problems.append((f"agents.{idx}.params.tenants", f"listed twice: {dup}"))
-            if self.name in tenants:
-                problems.append((f"agents.{idx}.params.tenants",
-                                 "the mediator cannot be its own tenant"))
-        self.tenants = list(tenants)
-        self.pressure = p.get("pressure", "soft")
-        if self.pressure not in PRESSURES:
-            problems.append((f"agents.{idx}.params.pressure",
-                             f"{self.pressure!r}: use one of {', '.join(PRESSURES)}"))
-        num = {}
-        for key, default, lo in (("epsilon_mbps", DEFAULT_EPSILON_MBPS, 0.0),
-                                 ("k_max", DEFAULT_K_MAX, 1), ("start_s", 1.0, 0.0),
-                                 ("deadline_s", self.budget_ms / 1e3, 0.0),
-                                 ("tolerance_mbps", 5.0, 0.0), ("restarts", 100, 2),
-                                 ("jitter_mbps", 5.0, 0.0), ("alpha", 7.0, 0.0),
-                                 ("gamma", 7.0, 0.0)):
-            v = p.get(key, default)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                    or v < lo or (key in ("epsilon_mbps", "deadline_s", "alpha", "gamma")
-                                  and v <= 0):
-                problems.append((f"agents.{idx}.params.{key}", f"must be a number "
-                                 f"{'>' if key in ('epsilon_mbps', 'deadline_s') else '>='} {lo:g}"
-                                 f", got {v!r}"))
-                v = default
-            num[key] = v
-        self.epsilon = float(num["epsilon_mbps"])
-        self.k_max = int(num["k_max"])
-        self.start_us = int(round(num["start_s"] * US_PER_S))
-        self.deadline_ms = float(num["deadline_s"]) * 1e3
-        self.tolerance = float(num["tolerance_mbps"])
-        self.optimizer = SidecarOptimizer(alpha=num["alpha"], gamma=num["gamma"],
-                                          restarts=int(num["restarts"]),
-                                          jitter_mbps=num["jitter_mbps"], rng=self.rng)
-        self.use_weights = bool(p.get("arbitral", True))
-        self.workers = p.get("workers", "auto")
-        self.max_tokens = int(p.get("max_tokens", 96))
-        self.slice = p.get("slice")
-        if self.slice is None:
-            self.slice = self._tenant_slice(ctx) or ctx.slice_names[0]
-        if self.slice not in ctx.slice_names:
-            problems.append((f"agents.{idx}.params.slice", f"no slice {self.slice!r} (slices: "
-                                                           f"{', '.join(ctx.slice_names)})"))
-        cap = p.get("capacity", "observed")
-        if not (cap in ("observed", "none") or (isinstance(cap, (int, float))
-                                                and not isinstance(cap, bool) and cap >= 0)):
-            problems.append((f"agents.{idx}.params.capacity",
-                             f"use 'observed', 'none' or a number of Mbit/s, got {cap!r}"))
-            cap = "none"
-        self.capacity_mode = cap
-        self._slice_idx = ctx.slice_names.index(self.slice) if self.slice in ctx.slice_names \
-            else 0
         self.rules: Rules | None = None
-        if p.get("rules") is not None:
-            path = Path(str(p["rules"]))
-            path = path if path.is_absolute() else Path(base_dir) / path
-            try:
-                self.rules = load_rules(path)
-            except RulesError as exc:
-                problems += [(f"agents.{idx}.params.rules", f"{exc.source}: {f or '<file>'}: {r}")
-                             for f, r in exc.problems]
-            else:
-                lo, hi = self.rules.consensus_range(self.tenants)
-                if self.tenants and lo > hi:
-                    problems.append((f"agents.{idx}.params.rules",
-                                     f"{path}: tenants: no value every tenant of this game may "
-                                     f"bid (common range [{lo:g}, {hi:g}] is empty): every "
-                                     "consensus is infeasible"))
-        if problems:
-            raise ScenarioError(source, problems)
+        configure(self, ctx)
+        self.peak_mbps = float(ctx.n_prb * float(np.max(ctx.rate_per_prb_mbps)))
         self.arbiter = Arbiter()
-        self.game: GameRecord | None = None
+        self.games: list[GameRecord] = []
+        self.current: GameRecord | None = None
+        self.votes_held: list = []
+        self._queue: list[Request] = []
         self._phase = "propose"
         self._bids: dict = {}
         self._proposal: float | None = None
         self._proposal_text = ""
         self._pending = None
         self._consensus: float | None = None
+        self._off_action = None
+        p = ctx.params
         from agents.llm import make_backend
 
         def policy(messages, schema):
@@ -212,32 +128,23 @@ class Mediator(Agent):
         self.backend = make_backend(ctx.cfg.backend, scripted_policy=policy,
                                     timeout_s=float(p.get("timeout_s", 60.0)))
 
+    @property
+    def game(self) -> GameRecord | None:
+        """The opening game (``games[0]``; None before it starts)."""
+        return self.games[0] if self.games else None
+
     # -- wiring --------------------------------------------------------------------------------
-    @staticmethod
-    def _scenario_agent_names(ctx):
-        sc = getattr(getattr(ctx, "_sim", None), "scenario", None)
-        if sc is None:
-            return None
-        return [a.name for a in sc.agents]
-
-    def _tenant_slice(self, ctx):
-        sc = getattr(getattr(ctx, "_sim", None), "scenario", None)
-        for a in getattr(sc, "agents", []) or []:
-            if self.tenants and a.name == self.tenants[0]:
-                return a.params.get("slice")
-        return None
-
     def backend_description(self) -> str:
         describe = getattr(self.backend, "describe", None)
         return describe() if describe else type(self.backend).__name__
 
     def _bounds(self) -> tuple[float, float]:
-        if self.rules is None:
-            return SLA_RANGE_MBPS
-        return self.rules.consensus_range(self.tenants)
+        lo, hi = SLA_RANGE_MBPS if self.rules is None else \
+            self.rules.consensus_range(self.tenants)
+        return lo, min(hi, max(self.peak_mbps, lo))
 
     def _shown_interval(self):
-        g = self.game
+        g = self.current
         if g is None or self.pressure == "none":
             return None
         return g.prompt_interval
@@ -258,8 +165,8 @@ class Mediator(Agent):
             return None
         if mode != "observed":
             return float(mode)
-        if obs.ue_cqi is None or obs.ue_slice is None:
-            return None
+        if obs.ue_cqi is None or obs.ue_slice is None or obs.cell_state[self.cell] != 0:
+            return None                       # a cell that is off reports no CQI
         s = self._slice_idx
         mask = (np.asarray(obs.ue_slice) == s) & (np.asarray(obs.ue_cqi) > 0)
         if not mask.any():
@@ -292,16 +199,71 @@ class Mediator(Agent):
             pass
         return None
 
-    # -- the game ------------------------------------------------------------------------------
+    # -- requests and the queue -----------------------------------------------------------------
+    def _observe(self):
+        """Observe, taking requests out of the inbox into the queue (merged into a running game,
+        queued otherwise); other messages stay in ``obs.inbox``."""
+        obs = self.ctx.observe()
+        keep = []
+        for m in obs.inbox:
+            req = parse_request(m)
+            if req is None:
+                keep.append(m)
+            else:
+                self._take(req)
+        obs.inbox = keep
+        return obs
+
+    def _take(self, req: Request) -> None:
+        g = self.current
+        running = g is not None and g.game_end_s is None
+        if req.kind == "renegotiate":
+            if not self.renegotiate:
+                return
+            if running:
+                g.merged.append(f"{req.src} at {req.t_s:.1f} s: {req.reason}")
+            elif not any(q.kind == "renegotiate" for q in self._queue):
+                self._queue.append(req)
+        elif self.votes and not any(q.kind == "vote_off" for q in self._queue):
+            self._queue.append(req)
+
     def first_observation_us(self) -> int:
         return self.start_us
 
     def run(self):
-        """The game as a SimPy process: rounds on the round primitive, proposals as decisions."""
+        """The mediator's process: the opening game at ``start_s``, then requests in order."""
         if self.start_us > 0:
             yield self.ctx.timeout(self.start_us)
-        g = self.game = GameRecord(list(self.tenants), self.pressure, self.epsilon, self.k_max,
-                                   t_start_s=self.ctx.now_s)
+        self._queue.append(Request("start", self.name, "start", self.ctx.now_s))
+        while True:
+            while self._queue:
+                req = self._queue.pop(0)
+                if req.kind == "vote_off":
+                    yield from self._vote(req)
+                else:
+                    yield from self._negotiate(req)
+                    g = self.current
+                    if g.off_bids and self.votes and \
+                            not any(q.kind == "vote_off" for q in self._queue):
+                        self._queue.append(Request("vote_off", ", ".join(g.off_bids),
+                                                   "switch-off bid in the negotiation",
+                                                   self.ctx.now_s))
+                self._observe()                  # requests that came meanwhile
+            if not (self.renegotiate or self.votes) or not self.tenants:
+                return
+            msg = yield self.inbox.get()
+            req = parse_request(msg)
+            if req is not None:
+                self._take(req)
+
+    def _negotiate(self, req: Request):
+        """One game (papers/004 Fig. 5–7) as a generator: rounds, proposals, the consensus."""
+        g = self.current = GameRecord(list(self.tenants), self.pressure, self.epsilon, self.k_max,
+                                      t_start_s=self.ctx.now_s)
+        g.reason, g.t_request_s = req.reason or req.kind, req.t_s
+        self.games.append(g)
+        self._bids, self._proposal, self._proposal_text = {}, None, ""
+        self._phase, self._consensus = "propose", None
         intents = self._intents()
         if intents:
             g.optimum_mbps = optimum(intents, **self.optimizer.params())
@@ -309,14 +271,15 @@ class Mediator(Agent):
             self._fail(g, "no tenants (params.tenants is empty)")
             return
         participants = list(self.tenants)
-        self._intent_prompts(g, self.ctx.observe())
+        if len(self.games) == 1:             # later games: x⁽⁰⁾ = their opening bids
+            self._intent_prompts(g, self._observe())
         strikes: dict = {}
         warnings: dict = {}
         rejected: dict = {}
         last_bids: dict = {}
         workers = self._workers()
         for k in range(1, self.k_max + 1):
-            obs = self.ctx.observe()
+            obs = self._observe()
             cap = self._capacity(obs)
             if g.capacity_mbps is None:
                 g.capacity_mbps = cap
@@ -330,7 +293,8 @@ class Mediator(Agent):
                         "bounds_mbps": list(self.rules.bounds(t)) if self.rules else None,
                         "capacity_mbps": cap, "bids": bids,
                         "your_last_bid_mbps": self._bids.get(t),
-                        "warning": warnings.pop(t, ""), "rejected": rejected.pop(t, "")}
+                        "warning": warnings.pop(t, ""), "rejected": rejected.pop(t, ""),
+                        "reason": g.reason}
             res = yield from self.ctx.round(participants, payload, deadline_ms=self.deadline_ms,
                                             max_workers=workers)
             rec = RoundRecord(k, res.t_start_us / US_PER_S, res.t_end_us / US_PER_S, proposal)
@@ -342,6 +306,9 @@ class Mediator(Agent):
                 rec.excluded[t] = (f"reply due at {when / US_PER_S:.1f} s, after the round-{k} "
                                    f"deadline {res.deadline_us / US_PER_S:.1f} s")
             for t, rep in res.replies.items():
+                if isinstance(rep.payload, dict) and rep.payload.get("switch_off") is True \
+                        and t not in g.off_bids:
+                    g.off_bids.append(t)
                 chk = check_reply(t, rep.payload, shown, self.rules.bounds(t) if self.rules
                                   else None, self.arbiter, cap)
                 rec.checks.append(chk)
@@ -379,6 +346,9 @@ class Mediator(Agent):
             if done:
                 lo, hi = self._bounds()
                 self._consensus = min(max(g.final_mbps, lo), hi)
+                if g.final_mbps > hi and hi >= self.peak_mbps:
+                    g.intent_notes.append(f"consensus {g.final_mbps:.2f} capped to the cell's "
+                                          f"peak rate {hi:.2f} Mbit/s (regulatory unit)")
                 self._phase = "final"
             elif k == self.k_max:
                 spread = ", ".join(f"{t} {b:.1f}" for t, b in list(rec.bids.items())[:6])
@@ -436,94 +406,18 @@ class Mediator(Agent):
         self._commit(self.ctx.now_us, 0, Decision(note=f"negotiation failed: {reason}",
                                                   backend="", parsed={"failed": reason}), 0.0)
 
-    # -- the mediator's own decisions ------------------------------------------------------------
-    def messages(self) -> list[dict]:
-        g = self.game
-        lines = [f"Round {g.n_rounds} of at most {self.k_max}. The tenants' bids:"]
-        last = g.rounds[-1]
-        for c in last.checks:
-            if c.ok:
-                lines.append(f"- {c.tenant}: {c.bid_mbps:.1f} Mbit/s. {c.reasoning}")
-        shown = self._shown_interval()
-        if shown is not None:
-            lines.append(guardrail_text(*shown))
-        lo, hi = self._bounds()
-        if lo > 0 or hi < 100:
-            lines.append(f"Regulatory constraints: the consensus must lie within [{lo:g}, "
-                         f"{hi:g}] Mbit/s.")
-        if g.capacity_mbps is not None:
-            lines.append(f"Network observation: the slice can currently deliver at most "
-                         f"{g.capacity_mbps:.0f} Mbit/s.")
-        lines.append("Propose the consensus throughput.")
-        return [{"role": "system", "content": MEDIATOR_PROMPT.format(template=RESPONSE_TEMPLATE)},
-                {"role": "user", "content": "\n".join(lines)}]
-
     def decide(self, obs):
+        if self._off_action is not None:
+            return self._off_decision()
         if self._phase == "final":
             c = self._consensus
             return Decision(actions=[SetIntent(slice=self.slice, target_mbps=float(c),
                                                tolerance_mbps=self.tolerance)],
                             backend="", parsed={"consensus_mbps": c},
-                            note=f"consensus {c:.2f} Mbit/s after {self.game.n_rounds} round(s): "
-                                 f"SetIntent({self.slice}, {c:.2f} ± {self.tolerance:g})")
+                            note=f"consensus {c:.2f} Mbit/s after {self.current.n_rounds} "
+                                 f"round(s): SetIntent({self.slice}, {c:.2f} ± "
+                                 f"{self.tolerance:g})")
         return self._propose()
-
-    def _propose(self) -> Decision:
-        from agents.llm import BackendUnavailable, prompt_hash
-
-        msgs = self.messages()
-        dec = Decision(prompt_hash=prompt_hash(msgs, MEDIATOR_SCHEMA), prompt=json.dumps(msgs))
-        shown, bounds = self._shown_interval(), self._bounds()
-        notes, texts, wall, tok = [], [], 0.0, [0, 0]
-        verdict, found = None, None
-        for attempt in range(2):
-            try:
-                reply = self.backend.chat(msgs, MEDIATOR_SCHEMA, max_tokens=self.max_tokens)
-            except BackendUnavailable as exc:
-                dec.fallback_reason = str(exc)
-                notes.append(f"backend unavailable: {exc}")
-                break
-            texts.append(reply.text)
-            wall += reply.wall_s
-            tok[0] += reply.prompt_tokens
-            tok[1] += reply.completion_tokens
-            dec.backend, dec.model = reply.backend, reply.model
-            dec.fallback_reason = reply.fallback_reason or dec.fallback_reason
-            found = extract(reply.text)
-            verdict = validate_bid(found, interval=shown, bounds_mbps=bounds)
-            if verdict.ok:
-                break
-            notes.append(f"attempt {attempt + 1} rejected: {verdict.reason}")
-            msgs = msgs + [{"role": "assistant", "content": reply.text},
-                           {"role": "user", "content": reprompt_message(verdict.reason)}]
-        if verdict is not None and verdict.ok:
-            p, text = verdict.bid_mbps, str(found.reasoning)
-            dec.validation = "ok" if not notes else f"ok after re-prompt ({notes[0]})"
-        else:
-            p = self._rule_proposal()
-            text = "The weighted mean of the tenants' current bids is a fair middle ground."
-            dec.validation = "rejected: " + ("; ".join(notes) or "no reply")
-            notes.append("deterministic mediator rule proposed instead (not an LLM)")
-        if self.pressure == "hard":
-            lo, hi = bounds
-            hard = min(max(self.game.optimizer_mbps, lo), hi)
-            notes.append(f"hard pressure: proposal {p:.2f} replaced by the optimizer's "
-                         f"{hard:.2f}")
-            p = hard
-        from agents.negotiation.arbitral import sanitise
-
-        text = sanitise(text)[:240]
-        dec.raw_text = "\n---\n".join(texts)
-        dec.parsed = {"throughput": p, "reasoning": text}
-        dec.prompt_tokens, dec.completion_tokens, dec.wall_s = tok[0], tok[1], wall
-
-        self._pending = (float(p), text)
-
-        def announce(t_us, _p=p):
-            self.game.proposals.append((t_us / US_PER_S, float(_p)))
-        dec.on_ready = announce
-        dec.note = "; ".join([f"proposal {p:.2f} Mbit/s (round {self.game.n_rounds})"] + notes)
-        return dec
 
     # -- run-level outputs -----------------------------------------------------------------------
     def _prefix(self) -> str:
@@ -534,21 +428,28 @@ class Mediator(Agent):
         return "negotiation." if n <= 1 else f"negotiation.{self.name}."
 
     def summary_metrics(self) -> dict:
-        """``negotiation.*``: consensus, optimum, error, rounds, time to consensus, failed, …"""
+        """``negotiation.*``: the opening game's consensus, optimum, error, rounds, time to
+        consensus, failed, …; with ``games``, ``renegotiations``, ``votes``, ``votes_passed``."""
         pre = self._prefix()
         if self.game is None:
             return {pre + "started": 0.0}
         out = self.game.summary_metrics(pre)
         out[pre + "started"] = 1.0
         out[pre + "finished"] = float(self.game.game_end_s is not None)
+        out[pre + "games"] = float(len(self.games))
+        out[pre + "renegotiations"] = float(len(self.games) - 1)
+        out[pre + "votes"] = float(len(self.votes_held))
+        out[pre + "votes_passed"] = float(sum(v.passed for v in self.votes_held))
         return out
 
     def run_report(self) -> list[str]:
-        """The game in words: rounds, bids, the interval, the consensus, the simulated time."""
+        """The games and votes in words: rounds, bids, the interval, the consensus, the time."""
         if self.game is None:
             return [f"negotiation ({self.name}): not started (the run ended before start_s = "
                     f"{self.start_us / US_PER_S:g} s)"]
-        lines = self.game.report_lines()
-        if self.game.game_end_s is None:
+        items = [(g.t_start_s, g.report_lines()) for g in self.games]
+        items += [(v.t_start_s, [v.report_line()]) for v in self.votes_held]
+        lines = [ln for _, block in sorted(items, key=lambda x: x[0]) for ln in block]
+        if self.current.game_end_s is None:
             lines.append("  (the run ended before the game did: lengthen simulation.duration_s)")
         return lines
