@@ -225,12 +225,104 @@ def mean_ci95(values: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(half)
 
 
+#: summary metrics: (readable name, unit). Slice and agent metrics are matched by their suffix.
+METRIC_LABELS = {
+    "throughput_mbps_mean": ("network throughput, time mean", "Mbit/s"),
+    "cell_throughput_mbps_mean": ("cell throughput, mean over cells and time", "Mbit/s"),
+    "prb_util_mean": ("PRB utilisation, mean over cells and time", "0..1"),
+    "ue_throughput_mbps_mean": ("UE throughput, mean over UEs", "Mbit/s"),
+    "ue_throughput_mbps_p5": ("UE throughput, 5th percentile over UEs", "Mbit/s"),
+    "ue_throughput_mbps_p50": ("UE throughput, median over UEs", "Mbit/s"),
+    "sinr_db_mean": ("UE SINR, mean of dB values", "dB"),
+    "sinr_db_p5": ("UE SINR, 5th percentile", "dB"),
+    "cbr_dropped_mbit": ("CBR traffic dropped", "Mbit"),
+    "energy_kwh": ("network energy", "kWh"),
+    "energy_j_per_cell_mean": ("energy per cell", "J"),
+    "energy_efficiency_bit_per_j": ("energy efficiency", "bit/J"),
+    "handovers": ("handovers", "count"),
+}
+
+
+def metric_label(metric: str) -> str:
+    """A readable axis label of a summary metric: name, unit and the metric's key."""
+    name = metric.split(".")[-1]
+    if metric in METRIC_LABELS or name in METRIC_LABELS:
+        what, unit = METRIC_LABELS.get(metric) or METRIC_LABELS[name]
+        if metric.startswith("slice."):
+            what = f"slice {metric.split('.')[1]}: " + what.replace("network ", "")
+        return f"{what} [{unit}]\n({metric})"
+    return metric
+
+
+def param_label(path: str) -> str:
+    """A readable axis label of a scenario parameter path, from the schema's description."""
+    from simran.scenario import Scenario
+
+    model, info = Scenario, None
+    for part in (p for p in path.split(".") if not p.isdigit()):
+        info = model.model_fields.get(part) if model is not None else None
+        model = _submodel(info.annotation) if info is not None else None
+        if info is None:
+            break
+    desc = (info.description or "") if info is not None else ""
+    if not desc:
+        return path
+    desc = desc.split(";")[0].split(" (")[0]
+    return f"{desc[:48]}{'…' if len(desc) > 48 else ''}\n({path})"
+
+
+def _submodel(annotation):
+    """The first pydantic model inside a field annotation (``list[Slice]``, ``X | None``)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if (m := _submodel(arg)) is not None:
+            return m
+    return None
+
+
+def metric_range(metric: str, values=None) -> tuple[float, float]:
+    """The range a summary metric can take: (low, high).
+
+    PRB utilisation is within 0..1, ``*_pct`` metrics within 0..100; dB metrics are unbounded;
+    any other metric is a count, an energy or a rate and is ≥ 0 (as is any metric whose
+    ``values`` are all ≥ 0).
+    """
+    name = metric.split(".")[-1]
+    if name.startswith("prb_util"):
+        return 0.0, 1.0
+    if name.endswith("_pct"):
+        return 0.0, 100.0
+    if "_db" in name:
+        return -np.inf, np.inf
+    if values is not None and np.nanmin(np.asarray(values, float), initial=0.0) < 0:
+        return -np.inf, np.inf
+    return 0.0, np.inf
+
+
+def clipped_errors(mean, ci, low: float, high: float) -> np.ndarray:
+    """Asymmetric error bars [2, n] for ``mean ± ci`` clipped to ``[low, high]`` (a 95 % CI of
+    a throughput does not reach below zero)."""
+    mean, ci = np.asarray(mean, float), np.nan_to_num(np.asarray(ci, float))
+    lo = np.minimum(ci, np.maximum(mean - low, 0.0))
+    hi = np.minimum(ci, np.maximum(high - mean, 0.0))
+    return np.vstack([lo, hi])
+
+
 def plot_metric(campaign: str | Path | pd.DataFrame, metric: str, x: str, hue: str | None = None,
-                out: str | Path | None = None):
+                out: str | Path | None = None, xlabel: str | None = None,
+                ylabel: str | None = None):
     """Plot a metric against a parameter: mean ± 95 % CI over seeds, one line per ``hue``.
 
     Every other swept parameter must be constant in ``campaign`` (filter the DataFrame first):
-    averaging over different configurations is not a confidence interval over seeds.
+    averaging over different configurations is not a confidence interval over seeds. Error
+    bars are clipped to the metric's range (:func:`metric_range`); axis labels come from the
+    schema's field descriptions and :data:`METRIC_LABELS` unless ``xlabel`` / ``ylabel`` are
+    given.
 
     Returns
     -------
@@ -239,7 +331,7 @@ def plot_metric(campaign: str | Path | pd.DataFrame, metric: str, x: str, hue: s
     """
     from matplotlib.figure import Figure
 
-    df = campaign if isinstance(campaign, pd.DataFrame) else load_campaign(campaign, metrics=[])
+    df = campaign if isinstance(campaign, pd.DataFrame) else load_runs(campaign, metrics=[])
     _check_plot_columns(df, metric, x, hue)
     stats = summarize(df, [metric], by=[c for c in (hue, x) if c])
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
@@ -250,10 +342,13 @@ def plot_metric(campaign: str | Path | pd.DataFrame, metric: str, x: str, hue: s
     for i, (label, g) in enumerate(groups):
         dodge = (i - (len(groups) - 1) / 2) * 0.01 * span  # keep error bars apart
         xs = g[x] + dodge if numeric else g[x].astype(str)
-        ax.errorbar(xs, g[metric], yerr=g[f"{metric}_ci95"].fillna(0), marker="o", capsize=4,
+        low, high = metric_range(metric, df[metric])
+        yerr = clipped_errors(g[metric], g[f"{metric}_ci95"], low, high)
+        ax.errorbar(xs, g[metric], yerr=yerr, marker="o", capsize=4,
                     label=None if hue is None else f"{hue} = {label}")
     n = stats["n"]
-    ax.set(xlabel=x, ylabel=metric, title=f"{metric}\nmean ± 95 % CI (t), n = "
+    ax.set(xlabel=xlabel or param_label(x), ylabel=ylabel or metric_label(metric),
+           title=f"{metric}\nmean ± 95 % CI (t), n = "
            f"{n.min()}" + (f"–{n.max()}" if n.max() != n.min() else "") + " seeds per point")
     ax.grid(alpha=0.3)
     if hue:

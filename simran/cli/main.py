@@ -226,12 +226,12 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _plots(results_path, out_dir) -> list[Path]:
+def _plots(results_path, out_dir, **kw) -> list[Path]:
     try:
         from simran.output import plots
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise SimranError(f"plots need matplotlib: pip install 'simran[plot]' ({exc})") from None
-    paths = plots.plot_run(results_path, out_dir)
+    paths = plots.plot_run(results_path, out_dir, **kw)
     for p in paths:
         print(f"plot: {p}")
     return paths
@@ -241,7 +241,10 @@ def cmd_plot(args) -> int:
     out = Path(args.out) if args.out else Path(args.results)
     if out.suffix in (".h5", ".hdf5"):
         out = out.parent
-    _plots(args.results, out)
+    if not 0.0 <= args.load <= 1.0:
+        raise SimranError(f"--load {args.load}: the interferers' PRB activity must be within "
+                          "0..1")
+    _plots(args.results, out, cell=args.cell, radio_map=args.radio_map, load=args.load)
     return 0
 
 
@@ -304,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("plot", help="PNG plots of a run (needs the plot extra)")
     sp.add_argument("results", help="results.h5 (or its folder)")
     sp.add_argument("--out", help="folder for the PNGs (default: next to the results)")
+    sp.add_argument("--cell", type=int, metavar="N",
+                    help="cell of the per-cell panels (default: the busiest cell)")
+    sp.add_argument("--radio-map", action="store_true",
+                    help="also write radio_map.png: SINR and serving cell over a grid (the "
+                    "run's shadowing; interferers at --load)")
+    sp.add_argument("--load", type=float, default=1.0, metavar="L",
+                    help="interferer PRB activity of the radio map, 0..1 (default 1: full load)")
     sp.set_defaults(func=cmd_plot)
 
     traces.register(sub)
