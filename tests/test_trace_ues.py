@@ -237,10 +237,13 @@ def test_cli_replay_trace(tmp_path, three, capsys):
     assert r.summary["throughput_mbps_mean"] == pytest.approx(full_cell_mbps(9), rel=1e-9)
     assert r.scenario["ue_groups"][0]["trace"]["ids"] == ["t2"]
     assert r.scenario["simulation"]["duration_s"] == 0.5
-    # an existing result is kept unless --force
+    # an existing result is refused unless --force (exit 2, as simran run; issue 16)
     assert main(["replay", str(three), "--trace", "t2", "--duration-s", "0.5",
-                 "--out", str(out)]) == 0
-    assert "exists (use --force)" in capsys.readouterr().err
+                 "--out", str(out)]) == 2
+    assert "exist(s) (use --force to overwrite)" in capsys.readouterr().err
+    assert main(["replay", str(three), "--trace", "t2", "--duration-s", "0.5",
+                 "--out", str(out), "--force"]) == 0
+    assert "replay: 1 run, 0.5 simulated s" in capsys.readouterr().err
 
 
 def test_cli_replay_first_and_all(tmp_path, three):
@@ -344,3 +347,12 @@ def test_replay_traces_sweep_file():
         assert spec.scenario.simulation.duration_s == 2.0
     res = run_scenario(specs[0].scenario)
     assert res.summary["n_ues"] == 1 and res.summary["throughput_mbps_mean"] > 0
+
+
+def test_cli_replay_cap_refuses_before_running(tmp_path, three, capsys):
+    # three traces of 3 s each, one run per trace: 9 simulated s in total
+    out = tmp_path / "capped"
+    assert main(["replay", str(three), "--all", "--out", str(out), "--max-sim-s", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "replay: 3 runs, 9 simulated s in total (longest 3 s)" in err
+    assert "more than --max-sim-s 8" in err and not out.exists()
