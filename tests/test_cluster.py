@@ -291,6 +291,17 @@ def test_cluster_without_shared_folder_matches_local_pool(tmp_path, cluster):
     assert run_campaign(sweep, client_root / "dask", executor=DaskExecutor(c.address),
                         quiet=True).skipped == 4
 
+    # results through object storage (a file:// URL outside the hidden folder stands in for
+    # s3://): same files again, and the objects stay in the bucket
+    if __import__("importlib").util.find_spec("fsspec") is not None:
+        bucket = tmp_path / "bucket"
+        assert cli.main(["sweep", str(sweep), "--out", str(client_root / "url"), "--dask",
+                         c.address, "--output-url", bucket.as_uri(), "--quiet"]) == 0
+        assert sorted(p.stem for p in bucket.glob("*.h5")) == sorted(local_recs)
+        for rid in local_recs:
+            _compare(client_root / "local" / "runs" / f"{rid}.h5",
+                     client_root / "url" / "runs" / f"{rid}.h5")
+
     # an absolute input path the workers do not have: a failed run naming the input (exit 1)
     other = tmp_path / "client" / "abs"
     other.mkdir()
@@ -454,3 +465,27 @@ def test_results_written_where_the_client_cannot_see_exit_1(tmp_path, monkeypatc
     st = campaign_status(tmp_path / "c")
     assert st.failed == 2 and all("does not see" in f["error"] for f in st.failures)
     assert len(list(elsewhere.glob("*.h5"))) == 2
+
+
+def test_results_through_an_fsspec_url(tmp_path, capsys):
+    pytest.importorskip("fsspec")
+    sweep = make_client_tree(tmp_path / "client", counts=(2,), seeds=(1,))
+    (spec,) = load_sweep(sweep).plan()
+    bucket = (tmp_path / "bucket" / "prefix").as_uri()  # stands in for s3://bucket/prefix
+    out = run_shipped(spec, input_bundle(spec.scenario), output_url=bucket)
+    assert out["results"] is None and out["url"] == f"{bucket}/{spec.run_id}.h5"
+    obj = tmp_path / "bucket" / "prefix" / f"{spec.run_id}.h5"
+    assert hashlib.sha256(obj.read_bytes()).hexdigest() == out["sha256"]
+    runs = tmp_path / "c" / "runs"
+    runs.mkdir(parents=True)
+    assert store_shipped(runs, spec, out)["status"] == "done"
+    assert (runs / f"{spec.run_id}.h5").read_bytes() == obj.read_bytes()
+    obj.write_bytes(obj.read_bytes()[:-1])  # a truncated object: refused
+    assert "arrived damaged" in store_shipped(runs, spec, out)["error"]
+    obj.unlink()                            # a vanished object: a failed run naming the URL
+    rec = store_shipped(runs, spec, out)
+    assert rec["status"] == "failed" and f"from {out['url']}" in rec["error"]
+    # the option is for Dask workers only (local workers write the campaign folder)
+    assert cli.main(["sweep", str(sweep), "--out", str(tmp_path / "x"), "--workers", "1",
+                     "--output-url", bucket]) == 2
+    assert "--output-url is for Dask workers" in capsys.readouterr().err

@@ -305,7 +305,8 @@ def _shipped(ex, todo: list[RunSpec]):
 
     cache: dict = {}
     bundles = {s.run_id: input_bundle(s.scenario, cache) for s in todo}
-    return ex.run(run_shipped, todo, inputs=lambda s: bundles[s.run_id])
+    fn = functools.partial(run_shipped, output_url=getattr(ex, "output_url", None))
+    return ex.run(fn, todo, inputs=lambda s: bundles[s.run_id])
 
 
 def _store(runs: Path, spec: RunSpec, outcome) -> dict:

@@ -198,12 +198,16 @@ class DaskExecutor:
 
     ships_results = True
 
-    def __init__(self, address: str, *, timeout_s: float = 5.0):
+    def __init__(self, address: str, *, timeout_s: float = 5.0, output_url: str | None = None):
         self.address = address
         self.timeout_s = timeout_s
+        #: fsspec URL the workers write results files to (default: bytes back through Dask)
+        self.output_url = output_url
         self.workers = 0
         self.description = f"Dask ({address})"
         self._client = self._cluster = None
+        if output_url is not None:
+            _check_output_url(output_url)
 
     def __enter__(self) -> Self:
         try:
@@ -317,12 +321,31 @@ def _connect(client_cls, address: str, timeout_s: float):
                          f"({type(exc).__name__}: {exc}); is `dask scheduler` running?") from None
 
 
-def make_executor(workers: int | None = None, dask: str | None = None) -> Executor:
-    """``--workers N`` (0 = in-process) or ``--dask ADDRESS``; default: one worker per CPU."""
+def _check_output_url(url: str) -> None:
+    """``--output-url``: fsspec must be installed and know the protocol (s3 needs s3fs, …)."""
+    try:
+        import fsspec
+    except ImportError:
+        raise SweepError(f"--output-url {url!r} needs fsspec (pip install fsspec, and s3fs / "
+                         "gcsfs for s3:// / gs://); without it results travel back through "
+                         "Dask") from None
+    try:
+        fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise SweepError(f"--output-url {url!r}: {exc}") from None
+
+
+def make_executor(workers: int | None = None, dask: str | None = None,
+                  output_url: str | None = None) -> Executor:
+    """``--workers N`` (0 = in-process) or ``--dask ADDRESS`` (``--output-url URL``: results
+    via object storage); default: one worker per CPU."""
     if dask is not None and workers is not None:
         raise SweepError("give either --workers or --dask, not both")
+    if output_url is not None and dask is None:
+        raise SweepError("--output-url is for Dask workers (--dask ADDRESS): local workers "
+                         "write the campaign folder directly")
     if dask is not None:
-        return DaskExecutor(dask)
+        return DaskExecutor(dask, output_url=output_url)
     if workers == 0:
         return SerialExecutor()
     return LocalPoolExecutor(workers or max(1, multiprocessing.cpu_count()))

@@ -12,11 +12,14 @@ scenario's input files on the client and the campaign folder is not there. With 
    (:func:`materialise`; relative paths keep their layout, ``..`` included, so every path of the
    scenario resolves exactly as on the client), runs the scenario with that folder as its
    ``base_dir`` into a temporary folder and returns the record, the results file's bytes and
-   their SHA-256;
-3. **client**: :func:`store_shipped` checks the SHA-256 and writes ``runs/<id>.h5`` (temporary
-   name, fsync, rename) and then ``runs/<id>.json`` — the same order and the same atomic writes
-   as a local worker, so a run is done iff both are there and resume, ``--retry-failed`` and
-   ``kill -9`` behave as with the local pool.
+   their SHA-256 (the default: nothing but Dask is needed). With ``--output-url`` (an fsspec
+   URL: ``s3://…``, ``gs://…``, ``file://…``) the worker writes the file to
+   ``<url>/<run_id>.h5`` instead and only the URL and the SHA-256 travel back;
+3. **client**: :func:`store_shipped` (fetching the file from the URL if there is one) checks the
+   SHA-256 and writes ``runs/<id>.h5`` (temporary name, fsync, rename) and then
+   ``runs/<id>.json`` — the same order and the same atomic writes as a local worker, so a run is
+   done iff both are there and resume, ``--retry-failed`` and ``kill -9`` behave as with the
+   local pool. The objects under ``--output-url`` are left in place (a durable copy).
 
 The scenario itself is not changed (only ``base_dir``, which is not part of the resolved
 scenario): run ids and the ``scenario_json`` stored in results files are the same as on the
@@ -225,15 +228,33 @@ def materialise(bundle: InputBundle, root: str | Path | None = None) -> Path:
     return base
 
 
-def run_shipped(spec: RunSpec, bundle: InputBundle) -> dict:
+def results_url(output_url: str, run_id: str) -> str:
+    """Where a run's results file goes under ``--output-url`` (``<url>/<run_id>.h5``)."""
+    return f"{output_url.rstrip('/')}/{run_id}.h5"
+
+
+def run_shipped(spec: RunSpec, bundle: InputBundle, output_url: str | None = None) -> dict:
     """Run ``spec`` on a worker without the campaign folder; return what the client stores.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The run.
+    bundle : InputBundle
+        Its input files (:func:`input_bundle` on the client).
+    output_url : str, optional
+        An fsspec URL (``s3://bucket/prefix``, ``gs://…``, ``file:///…``): the results file is
+        written to :func:`results_url` there (needs ``fsspec`` and the protocol's package on the
+        workers and the client) and only its URL and SHA-256 travel back. Default: the bytes
+        travel back through Dask.
 
     Returns
     -------
     dict
         ``{"shipped": 1, "record": <status record>, "results": <bytes or None>,
-        "sha256": <hex or "">}``; the record is the one :func:`~simran.campaigns.campaign.run_one`
-        writes (a failed run, e.g. an :class:`InputMissing`, has ``results`` None).
+        "sha256": <hex or "">, "url": <str or None>}``; the record is the one
+        :func:`~simran.campaigns.campaign.run_one` writes (a failed run, e.g. an
+        :class:`InputMissing`, has no results).
     """
     from simran.campaigns.campaign import _record, code_version, run_one
 
@@ -244,7 +265,7 @@ def run_shipped(spec: RunSpec, bundle: InputBundle) -> dict:
         rec = _record(spec, status="failed", error=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc(), wall_s=time.perf_counter() - t0,
                       code_version=code_version())
-        return {"shipped": 1, "record": rec, "results": None, "sha256": ""}
+        return {"shipped": 1, "record": rec, "results": None, "sha256": "", "url": None}
     local = dataclasses.replace(spec, scenario=spec.scenario.model_copy(
         update={"base_dir": str(base)}))
     with tempfile.TemporaryDirectory(prefix=f"simran-run-{spec.run_id}-") as tmp:
@@ -252,8 +273,22 @@ def run_shipped(spec: RunSpec, bundle: InputBundle) -> dict:
         data = None
         if rec.get("status") == "done":
             data = (Path(tmp) / f"{spec.run_id}.h5").read_bytes()
-    return {"shipped": 1, "record": rec, "results": data,
-            "sha256": hashlib.sha256(data).hexdigest() if data is not None else ""}
+    sha = hashlib.sha256(data).hexdigest() if data is not None else ""
+    url = None
+    if data is not None and output_url:
+        import fsspec
+
+        url = results_url(output_url, spec.run_id)
+        try:
+            fs, path = fsspec.core.url_to_fs(url)
+            fs.makedirs(fs._parent(path), exist_ok=True)
+            fs.pipe_file(path, data)
+        except Exception as exc:  # noqa: BLE001 - the run is recorded as failed
+            rec = dict(rec, status="failed", summary={}, traceback=traceback.format_exc(),
+                       error=f"TransferError: cannot write the results file to {url} "
+                       f"({type(exc).__name__}: {exc})")
+        data = None
+    return {"shipped": 1, "record": rec, "results": data, "sha256": sha, "url": url}
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,8 +330,20 @@ def store_shipped(runs: Path, spec: RunSpec, outcome: dict) -> dict:
     from simran.campaigns.campaign import write_json_atomic
 
     rec = dict(outcome["record"])
+    data = outcome.get("results")
+    if rec.get("status") == "done" and outcome.get("url"):
+        try:
+            import fsspec
+
+            fs, path = fsspec.core.url_to_fs(outcome["url"])
+            data = fs.cat_file(path)
+        except Exception as exc:  # noqa: BLE001 - recorded; --retry-failed runs it again
+            data = None
+            rec.update(status="failed", summary={}, traceback=None,
+                       error=f"TransferError: cannot read the results file of run "
+                       f"{spec.run_id} from {outcome['url']} ({type(exc).__name__}: {exc}); "
+                       "re-run with --retry-failed")
     if rec.get("status") == "done":
-        data = outcome.get("results")
         got = hashlib.sha256(data).hexdigest() if data is not None else "(no bytes)"
         if data is None or got != outcome.get("sha256"):
             rec.update(status="failed", summary={}, traceback=None,
@@ -313,4 +360,4 @@ def store_shipped(runs: Path, spec: RunSpec, outcome: dict) -> dict:
 
 
 __all__ = ["InputBundle", "InputFile", "InputMissing", "input_bundle", "is_shipped",
-           "materialise", "run_shipped", "scenario_inputs", "store_shipped"]
+           "materialise", "results_url", "run_shipped", "scenario_inputs", "store_shipped"]

@@ -65,7 +65,8 @@ def cmd_sweep(args) -> int:
     sweep = _with_overrides(load_sweep(args.file), args.set or [])
     if not args.allow_large:
         sweep.check_size()                             # before the sweep is expanded
-    executor = make_executor(args.workers, args.dask)  # bad --dask spelling fails here
+    executor = make_executor(args.workers, args.dask,   # bad --dask spelling fails here
+                             getattr(args, "output_url", None))
     if args.dry_run:
         specs = sweep.plan()
         records = scan_runs(args.out)
@@ -217,7 +218,13 @@ def register(subparsers) -> None:
     ex.add_argument("--workers", type=int, metavar="N",
                     help="local worker processes (default: one per CPU; 0 = in this process)")
     ex.add_argument("--dask", metavar="ADDRESS",
-                    help="Dask scheduler tcp://host:port, or local:N for a local Dask cluster")
+                    help="Dask scheduler tcp://host:port, or local:N for a local Dask cluster;"
+                    " workers need simran only: inputs go with each run and results files "
+                    "come back to --out")
+    sp.add_argument("--output-url", metavar="URL",
+                    help="with --dask: workers write results files to this fsspec URL "
+                    "(s3://bucket/prefix, gs://…, file:///…; needs fsspec) and the client "
+                    "copies them into --out (default: bytes back through Dask)")
     sp.add_argument("--set", action="append", metavar="PATH=VALUE",
                     help="override a field of every run, e.g. --set simulation.duration_s=5 "
                     "(repeatable; wins over the sweep file's [set]; changes the run ids)")
