@@ -170,3 +170,60 @@ def test_console_script_subprocess(scen, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.startswith("simran: error: ") and "file not found" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# issue 16: one summary order for run and summary, machine-readable summaries, plurals
+
+
+def _metric_lines(text: str) -> list[str]:
+    return [ln.split()[0] for ln in text.splitlines() if ln.startswith("    ")]
+
+
+def test_run_and_summary_print_the_same_grouped_order(scen, tmp_path, capsys):
+    assert main(["run", str(scen), "--out", str(tmp_path / "r")]) == 0
+    run_out = capsys.readouterr().out
+    assert main(["summary", str(tmp_path / "r")]) == 0
+    sum_out = capsys.readouterr().out
+    ran, shown = _metric_lines(run_out), _metric_lines(sum_out)
+    assert ran == shown and len(ran) > 10
+    # grouped, not alphabetical: the run's size first, energy after the UE metrics
+    assert ran[:4] == ["duration_s", "n_cells", "n_ues", "n_prb"]
+    assert ran.index("energy_kwh") > ran.index("ue_throughput_mbps_p5")
+    assert "  network (sum over cells, mean over time):" in sum_out
+
+
+def test_summary_json_and_csv(scen, tmp_path, capsys):
+    import csv
+    import io
+    import json
+
+    main(["run", str(scen), "--out", str(tmp_path / "r"), "--quiet"])
+    summary = load_results(tmp_path / "r").summary
+    capsys.readouterr()
+    assert main(["summary", str(tmp_path / "r"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"] == summary and doc["seed"] == 4 and doc["scenario"] == "cli-test"
+    assert main(["summary", str(tmp_path / "r"), "--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {r["metric"]: float(r["value"]) for r in rows} == summary
+    assert rows[0]["group"] == "run" and list(rows[0]) == ["group", "metric", "value"]
+
+
+def test_plurals(tmp_path, capsys):
+    from simran.cli.main import plural
+
+    assert (plural(1, "cell"), plural(3, "cell"), plural(0, "UE")) == ("1 cell", "3 cells",
+                                                                        "0 UEs")
+    one = tmp_path / "one.toml"
+    one.write_text(SCEN.replace("rings = 0", "rings = 0\nsectors = 1"), encoding="utf-8")
+    data = tomllib.loads(one.read_text())
+    data["slices"] = data["slices"][:1]
+    data["slices"][0]["quota_pct"] = 100
+    data["ue_groups"] = [dict(g, slice=data["slices"][0]["name"]) for g in data["ue_groups"]]
+    from simran.cli.main import to_toml
+
+    one.write_text(to_toml(data), encoding="utf-8")
+    assert main(["validate", str(one)]) == 0
+    out = capsys.readouterr().out
+    assert "1 cell (" in out and "1 slice," in out and "0 agents" in out

@@ -270,3 +270,32 @@ def test_load_runs_on_a_campaign_folder_gives_every_metric(tmp_path):
     assert "throughput_mbps_mean" in df.attrs["metrics"]           # not only the selection
     assert df.attrs["sweep_metrics"] == ["energy_kwh"]
     assert all(Path(p).is_file() for p in df["path"])
+
+
+# --------------------------------------------------------------------------------------------
+# part 4: one overwrite rule for run / replay / sweep
+
+
+def test_sweep_overwrite_rule(tmp_path, capsys):
+    path = write_sweep(tmp_path, SWEEP)
+    out = tmp_path / "c"
+    # a non-empty folder that is not a campaign: refused, nothing written
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 2
+    assert "is not a campaign folder" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    (out / "notes.txt").unlink()
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 0
+    capsys.readouterr()
+    # the same sweep again: a resume, nothing to run, no --force needed
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 0
+    assert "nothing to run" in capsys.readouterr().err
+    # another sweep definition (--set changes every run) into the same folder: refused …
+    args = ["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet",
+            "--set", "simulation.duration_s=0.1"]
+    assert main(args) == 2
+    assert "2 run(s) of another sweep definition" in capsys.readouterr().err
+    # … unless --force, which adds the runs and deletes nothing
+    assert main([*args, "--force"]) == 0
+    assert len(list((out / "runs").glob("*.h5"))) == 4

@@ -33,6 +33,11 @@ def _err(msg: str) -> int:
     return 2
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 cell``, ``2 cells``, ``1 UE``, ``0 UEs`` (``words``: an irregular plural)."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
 def _load(args):
     from simran.scenario import load_scenario
 
@@ -103,9 +108,9 @@ def cmd_validate(args) -> int:
     from simran.simulation import Simulation
 
     sim = Simulation(scen)  # builds topology, UEs and agents: catches what the schema cannot
-    print(f"{args.scenario}: OK — {sim.C} cells ({sim.n_prb} PRB each), {sim.S} slices, "
-          f"{sim.U} UEs, {len(scen.agents)} agents, {scen.simulation.duration_s:g} s at "
-          f"{scen.simulation.tick_ms:g} ms ticks")
+    print(f"{args.scenario}: OK — {plural(sim.C, 'cell')} ({sim.n_prb} PRB each), "
+          f"{plural(sim.S, 'slice')}, {plural(sim.U, 'UE')}, {plural(len(scen.agents), 'agent')}"
+          f", {scen.simulation.duration_s:g} s at {scen.simulation.tick_ms:g} ms ticks")
     return 0
 
 
@@ -186,9 +191,50 @@ def cmd_config_schema(args) -> int:
     return 0
 
 
+#: summary groups in print order: (title, key prefixes); within a group, the listed keys first
+SUMMARY_GROUPS = (
+    ("run", ("duration_s", "n_cells", "n_ues", "n_prb")),
+    ("network (sum over cells, mean over time)", ("throughput_mbps_mean",
+                                                  "cell_throughput_mbps_mean", "prb_util_mean",
+                                                  "handovers")),
+    ("slices (network-wide, mean over time)", ("slice.",)),
+    ("UEs (over UEs)", ("ue_throughput_mbps_mean", "ue_throughput_mbps_p5",
+                        "ue_throughput_mbps_p50", "ue_", "sinr_db_mean", "sinr_db_p5", "sinr_",
+                        "cbr_")),
+    ("energy", ("energy_kwh", "energy_j_per_cell_mean", "energy_efficiency_bit_per_j",
+                "energy_")),
+    ("agents", ("agent.",)),
+)
+
+
+def group_summary(summary: dict) -> list[tuple[str, list[tuple[str, float]]]]:
+    """The summary metrics in groups, in the same order for ``run``, ``summary`` and its
+    ``--json`` / ``--csv`` (a results file stores them alphabetically)."""
+    def rank(key: str) -> tuple[int, int, str]:
+        for g, (_, prefixes) in enumerate(SUMMARY_GROUPS):
+            for i, pre in enumerate(prefixes):
+                if key == pre or (pre.endswith(("_", ".")) and key.startswith(pre)):
+                    # agent.<name>.<counter>: keep each agent's counters together, in file order
+                    return g, i, key.rsplit(".", 1)[0] if pre.endswith(".") else ""
+        return len(SUMMARY_GROUPS), 0, key
+
+    order = sorted(summary, key=lambda k: rank(k))
+    out: list[tuple[str, list]] = []
+    for k in order:
+        g = rank(k)[0]
+        title = SUMMARY_GROUPS[g][0] if g < len(SUMMARY_GROUPS) else "other"
+        if not out or out[-1][0] != title:
+            out.append((title, []))
+        out[-1][1].append((k, summary[k]))
+    return out
+
+
 def _summary_table(summary: dict) -> str:
     width = max(len(k) for k in summary) if summary else 10
-    rows = [f"  {k:<{width}}  {v:>14.4g}" for k, v in summary.items()]
+    rows = []
+    for title, items in group_summary(summary):
+        rows.append(f"  {title}:")
+        rows += [f"    {k:<{width}}  {v:>14.4g}" for k, v in items]
     return "\n".join(rows)
 
 
@@ -252,6 +298,22 @@ def cmd_summary(args) -> int:
     from simran.output.results import load_results
 
     r = load_results(args.results)
+    if args.json:
+        print(json.dumps({"file": str(r.path), "scenario": r.attrs.get("scenario_name"),
+                          "seed": r.attrs.get("seed"),
+                          "simran_version": r.attrs.get("simran_version"),
+                          "git_commit": r.attrs.get("git_commit"),
+                          "summary": {k: v for _, items in group_summary(r.summary)
+                                      for k, v in items}}, indent=2))
+        return 0
+    if args.csv:
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["group", "metric", "value"])
+        for title, items in group_summary(r.summary):
+            w.writerows([title.split(" (")[0], k, repr(v)] for k, v in items)
+        return 0
     print(f"{r.path}: scenario {r.attrs.get('scenario_name')!r}, seed {r.attrs.get('seed')}, "
           f"simran {r.attrs.get('simran_version')} ({str(r.attrs.get('git_commit'))[:10]})")
     print(_summary_table(r.summary))
@@ -302,6 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("summary", help="print the summary of a results file")
     sp.add_argument("results", help="results.h5 (or its folder)")
+    fmt = sp.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON (metadata + "
+                     "metrics, in the printed order)")
+    fmt.add_argument("--csv", action="store_true", help="CSV rows: group,metric,value")
     sp.set_defaults(func=cmd_summary)
 
     sp = sub.add_parser("plot", help="PNG plots of a run (needs the plot extra)")

@@ -82,8 +82,10 @@ def cmd_sweep(args) -> int:
             _check_run_sizes(specs)
         _check_metrics(sweep, records)
         return 0
+    specs = sweep.plan()
     if not args.allow_large:
-        _check_run_sizes(sweep.plan())
+        _check_run_sizes(specs)
+    _check_out(args.out, specs, args.force)
     _check_metrics(sweep, scan_runs(args.out))
     report = run_campaign(sweep, args.out, executor=executor, retry_failed=args.retry_failed,
                           quiet=args.quiet)
@@ -102,6 +104,36 @@ def cmd_sweep(args) -> int:
               "them, or removed); run the same command again to run them", file=sys.stderr)
     _check_metrics(sweep, scan_runs(args.out))
     return 1 if st.failed or st.missing else 0
+
+
+def _check_out(out, specs, force: bool) -> None:
+    """The overwrite rule of ``run`` / ``replay`` / ``sweep``: refuse (exit 2) without ``--force``.
+
+    Resuming the *same* sweep (the same planned run ids) overwrites nothing and is always
+    allowed. Refused: a non-empty ``--out`` that is no campaign folder, and a campaign folder
+    whose recorded runs are of another sweep definition (another sweep file, ``[set]`` or
+    ``--set``). With ``--force`` this sweep's runs are added to the folder; nothing is deleted.
+    """
+    from pathlib import Path
+
+    from simran.campaigns.campaign import CAMPAIGN_FILE, RUNS_DIR, scan_runs
+
+    out = Path(out)
+    if force or not out.is_dir() or not any(out.iterdir()):
+        return
+    if not (out / CAMPAIGN_FILE).is_file() and not (out / RUNS_DIR).is_dir():
+        raise SimranError(f"{out} exists and is not a campaign folder (use --force to write "
+                          "the campaign into it anyway, or choose a new --out)")
+    records = scan_runs(out)
+    foreign = set(records) - {s.run_id for s in specs}
+    if foreign:
+        raise SimranError(f"{out} holds {len(foreign)} run(s) of another sweep definition "
+                          f"(another sweep file, [set] or --set; {len(records) - len(foreign)} "
+                          "of its runs are in this sweep): choose a new --out, or --force to "
+                          "add this sweep's runs to the folder (nothing is deleted)")
+    if records and all(records.get(s.run_id, {}).get("state") == "done" for s in specs):
+        print(f"{out}: all {len(specs)} runs of this sweep are done already; nothing to run "
+              "(a new --out runs the sweep again)", file=sys.stderr)
 
 
 def _with_overrides(sweep, overrides: list[str]):
@@ -155,9 +187,10 @@ def cmd_campaign(args) -> int:
     from simran.campaigns.campaign import campaign_status
 
     st = campaign_status(args.dir)
-    print(f"{args.dir}: {st.total} runs planned — {st.done} done, {st.failed} failed, "
-          f"{st.missing} missing" + (f" (+{st.extra} runs of an earlier sweep definition)"
-                                     if st.extra else ""))
+    print(f"{args.dir}: {st.total} run{'' if st.total == 1 else 's'} planned — {st.done} done, "
+          f"{st.failed} failed, {st.missing} missing"
+          + (f" (+{st.extra} run{'' if st.extra == 1 else 's'} of an earlier sweep definition)"
+             if st.extra else ""))
     for cv in st.code_versions:
         commit = (cv or {}).get("git_commit", "")[:10] or "no git"
         print(f"  code: simran {(cv or {}).get('simran_version', '?')} ({commit}"
@@ -235,6 +268,9 @@ def register(subparsers) -> None:
     sp.add_argument("--dry-run", action="store_true",
                     help="validate and list runs (id, params, done or not); run nothing")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--force", action="store_true",
+                    help="write into a non-empty --out that is not this sweep's campaign "
+                    "(without it: refuse, exit 2; resuming the same sweep needs no --force)")
     sp.set_defaults(func=cmd_sweep)
 
     sp = subparsers.add_parser("campaign", help="status and summary of a campaign folder")
