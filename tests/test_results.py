@@ -52,7 +52,7 @@ def run(tmp_path_factory):
 
 
 def documented_layout() -> dict[str, list[str]]:
-    """Parse the ``Layout`` block of simran/results.py: /path → documented columns."""
+    """Parse the ``Layout`` block of simran/output/results.py: /path → documented columns."""
     doc = results.__doc__
     block = doc.split("::", 1)[1].split("\n\n", 2)[1]
     layout: dict[str, list[str]] = {}
@@ -80,8 +80,24 @@ def test_layout_parser_reads_the_docstring():
 def test_dataframes_have_the_documented_columns(run, table, attr):
     df = getattr(load_results(run), attr)
     assert isinstance(df, pd.DataFrame)
-    assert sorted(df.columns) == sorted(documented_layout()[table])
+    # the file's columns, plus the names load_results adds next to indices (issue 16)
+    added = ["group_name", "slice_name"] if table == "/kpi/ue" else []
+    assert sorted(df.columns) == sorted(documented_layout()[table] + added)
     assert len(df) > 0
+    # the documented order: t_s first (COLUMN_ORDER)
+    from simran.output.results import COLUMN_ORDER
+
+    assert list(df.columns) == list(COLUMN_ORDER[table.lstrip("/")])
+
+
+def test_dataframe_dtypes_and_names(run):
+    r = load_results(run)
+    assert r.cell["n_ue"].dtype == np.int32 and r.cell["state"].dtype == np.int8
+    assert r.slice["n_ue"].dtype == np.int32 and r.ue["mcs"].dtype == np.int16
+    names = [g["name"] for g in r.scenario["ue_groups"]]
+    assert (r.ue["group_name"] == [names[g] for g in r.ue["group"]]).all()
+    slices = [s["name"] for s in r.scenario["slices"]]
+    assert (r.ue["slice_name"] == [slices[s] for s in r.ue["slice"]]).all()
 
 
 def test_row_counts_types_and_values(run):
