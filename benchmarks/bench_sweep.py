@@ -116,12 +116,192 @@ def measure(name, executor, specs, tmp: Path) -> dict:
             "dispatch": dispatch, "runs": len(specs)}
 
 
+# --------------------------------------------------------------------------------------------
+# --cluster (issue 19): a real scheduler and workers in their own processes and folders, results
+# shipped back to the client, against the local pool
+
+
+class _Cluster:
+    """``dask scheduler`` + ``n`` ``dask worker`` processes (1 thread each), own folders."""
+
+    def __init__(self, tmp: Path, n: int):
+        import json
+        import subprocess
+
+        dask = Path(sys.executable).with_name("dask")
+        tmp.mkdir(parents=True)
+        self.procs = []
+        sched_file = tmp / "scheduler.json"
+        env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+
+        def start(cmd, cwd, **extra):
+            cwd.mkdir(parents=True, exist_ok=True)
+            self.procs.append(subprocess.Popen(cmd, cwd=cwd, env={**env, **extra},
+                                               stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL,
+                                               start_new_session=True))
+
+        start([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+               "--scheduler-file", str(sched_file)], tmp / "scheduler")
+        while not sched_file.is_file() or not sched_file.read_text().strip():
+            time.sleep(0.1)
+        self.address = json.loads(sched_file.read_text())["address"]
+        for i in range(n):
+            w = tmp / f"worker{i}"
+            (w / "tmp").mkdir(parents=True)
+            start([str(dask), "worker", self.address, "--nthreads", "1", "--no-dashboard",
+                   "--local-directory", str(w / "dask")], w, TMPDIR=str(w / "tmp"))
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as c:
+            c.wait_for_workers(n, timeout=120)
+
+    def close(self) -> None:
+        import signal
+
+        for p in self.procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            p.wait(30)
+
+
+def _worker_pids(ex) -> list[int]:
+    if isinstance(ex, DaskExecutor):
+        return list(ex._client.run(os.getpid).values())
+    return list(ex._pool._processes)  # the local pool's worker processes
+
+
+def _cpu_s(pids: list[int]) -> float:
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def noop_shipped(spec, bundle, payload: bytes = b""):
+    """Everything a shipped run does except the simulation: a record and a results-sized
+    payload with its SHA-256, back to the client (which stores both, see ``store_shipped``)."""
+    import hashlib
+
+    rec = _record(spec, status="done", wall_s=0.0, code_version=None)
+    return {"shipped": 1, "record": rec, "results": payload,
+            "sha256": hashlib.sha256(payload).hexdigest(), "url": None}
+
+
+def measure_campaign(name: str, make, specs, tmp: Path, payload: bytes) -> dict:
+    """Through one started executor: a warm-up (one no-op run per worker), ``len(specs)`` no-op
+    runs (dispatch per run), then the real runs — stored as ``simran sweep`` stores them
+    (Dask: shipped back and written by the client; local pool: written by the workers)."""
+    from simran.campaigns.campaign import _shipped, _store
+    from simran.campaigns.transfer import input_bundle
+
+    shipped = name.startswith("cluster")
+    bundles = {s.run_id: input_bundle(s.scenario) for s in specs} if shipped else {}
+
+    def run(ex, fn, todo, runs: Path) -> list[dict]:
+        runs.mkdir(parents=True)
+        if shipped:
+            it = ex.run(fn, todo, inputs=lambda s: bundles[s.run_id])
+        else:
+            it = ex.run(functools.partial(fn, runs_dir=str(runs)), todo)
+        return [_store(runs, spec, out) if shipped else out for spec, out in it]
+
+    noop = functools.partial(noop_shipped, payload=payload) if shipped else noop_run
+    with make() as ex:
+        run(ex, noop, specs[:ex.workers], tmp / f"{name}-warm" / "runs")
+        pids = _worker_pids(ex)
+        c0, t0 = time.process_time(), time.perf_counter()
+        run(ex, noop, specs, tmp / f"{name}-noop" / "runs")
+        dispatch = (time.perf_counter() - t0) / len(specs)
+        dispatch_cpu = (time.process_time() - c0) / len(specs)
+
+        out = tmp / f"{name}-runs"
+        w0, c0, t0 = _cpu_s(pids), time.process_time(), time.perf_counter()
+        if shipped:
+            (out / "runs").mkdir(parents=True)
+            recs = [_store(out / "runs", spec, o) for spec, o in _shipped(ex, specs)]
+        else:
+            recs = run(ex, run_one, specs, out / "runs")
+        wall = time.perf_counter() - t0
+        client_cpu, worker_cpu = time.process_time() - c0, _cpu_s(pids) - w0
+    bad = [r for r in recs if not isinstance(r, dict) or r.get("status") != "done"]
+    if bad:
+        raise SystemExit(f"{name}: {len(bad)} runs failed: {bad[0]}")
+    return {"name": name, "wall": wall, "compute": sum(r["wall_s"] for r in recs),
+            "client_cpu": client_cpu, "worker_cpu": worker_cpu, "dispatch": dispatch,
+            "dispatch_cpu": dispatch_cpu, "runs": len(specs)}
+
+
+def main_cluster(args) -> None:
+    import statistics
+
+    from simran.campaigns.transfer import input_bundle, run_shipped
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        sweep_file = tmp / "bench.toml"
+        sweep_file.write_text(SWEEP.format(base=ROOT / "scenarios" / "quickstart.toml",
+                                           runs_s=args.runs_s))
+        specs = load_sweep(sweep_file).plan()
+        payload = run_shipped(specs[0], input_bundle(specs[0].scenario))["results"]
+        clusters = {n: _Cluster(tmp / f"cluster{n}", n) for n in (1, 2)}
+        try:
+            configs = [("local-1", lambda: LocalPoolExecutor(1)),
+                       ("local-2", lambda: LocalPoolExecutor(2)),
+                       ("cluster-1", lambda: DaskExecutor(clusters[1].address)),
+                       ("cluster-2", lambda: DaskExecutor(clusters[2].address))]
+            results: dict[str, list[dict]] = {name: [] for name, _ in configs}
+            for rep in range(args.repeat):
+                k = rep % len(configs)  # rotated order: no configuration always goes first
+                for name, make in configs[k:] + configs[:k]:
+                    r = measure_campaign(name, make, specs, tmp / f"r{rep}", payload)
+                    results[name].append(r)
+                    print(f"  rep {rep} {name:<10} wall {r['wall']:6.2f} s  dispatch "
+                          f"{1e3 * r['dispatch']:6.1f} ms/run", flush=True)
+        finally:
+            for c in clusters.values():
+                c.close()
+    n = results["local-1"][0]["runs"]
+    print(f"\n{n} quickstart runs of {args.runs_s:g} simulated s, {args.repeat} interleaved "
+          f"rotations, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (the machine "
+          "is shared: CPU time is given beside wall time)")
+    print(f"{'executor':<11}{'wall min':>9}{'wall med':>9}{'speed-up':>9}{'Σ run s':>9}"
+          f"{'client CPU s':>13}{'worker CPU s':>13}{'dispatch ms/run':>16}"
+          f"{'(client CPU ms)':>16}  results file {len(payload) / 1e3:.0f} kB")
+    med = {k: statistics.median(r["wall"] for r in v) for k, v in results.items()}
+    for name, rs in results.items():
+        best = min(rs, key=lambda r: r["wall"])
+        base = "local-1" if name.startswith("local") else "cluster-1"
+        print(f"{name:<11}{best['wall']:>9.2f}{med[name]:>9.2f}"
+              f"{min(r['wall'] for r in results[base]) / best['wall']:>8.2f}×"
+              f"{best['compute']:>9.1f}{statistics.median(r['client_cpu'] for r in rs):>13.2f}"
+              f"{statistics.median(r['worker_cpu'] for r in rs):>13.2f}"
+              f"{1e3 * min(r['dispatch'] for r in rs):>16.1f}"
+              f"{1e3 * statistics.median(r['dispatch_cpu'] for r in rs):>16.1f}")
+    ratio = [c["wall"] / lo["wall"] for c, lo in zip(results["cluster-2"], results["local-2"])]
+    print(f"cluster-2 / local-2 wall, paired per rotation: median {statistics.median(ratio):.3f}"
+          f" (min {min(ratio):.3f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs-s", type=float, default=0.5, help="simulated seconds per run")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions; the fastest counts")
     ap.add_argument("--skip-dask", action="store_true")
+    ap.add_argument("--cluster", action="store_true",
+                    help="issue 19: a real dask scheduler and 1 / 2 dask worker processes in "
+                    "their own folders (results shipped back) against the local pool, "
+                    "interleaved")
     args = ap.parse_args()
+    if args.cluster:
+        main_cluster(args)
+        return
     configs = [("local-1", lambda: LocalPoolExecutor(1)), ("local-2", lambda: LocalPoolExecutor(2))]
     if not args.skip_dask:
         configs.append(("dask-local-2", lambda: DaskExecutor("local:2")))
