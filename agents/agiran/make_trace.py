@@ -1,4 +1,4 @@
-"""Write ``datasets/agi_ran_vehicle.h5``: a vehicle drive with the coverage hole of papers/004 Fig. 16a.
+"""Write ``datasets/agi_ran_vehicle.h5``: a vehicle drive with the coverage hole of Fig. 16a.
 
     python -m agents.agiran.make_trace [--out datasets/agi_ran_vehicle.h5]
 

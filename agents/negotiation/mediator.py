@@ -214,6 +214,10 @@ class Mediator(ProposalMixin, VoteMixin, Agent):
         obs.inbox = keep
         return obs
 
+    def observe(self):
+        """The wrapper's observation (proposal steps) also routes requests (:meth:`_observe`)."""
+        return self._observe()
+
     def _take(self, req: Request) -> None:
         g = self.current
         running = g is not None and g.game_end_s is None
@@ -261,6 +265,7 @@ class Mediator(ProposalMixin, VoteMixin, Agent):
         g = self.current = GameRecord(list(self.tenants), self.pressure, self.epsilon, self.k_max,
                                       t_start_s=self.ctx.now_s)
         g.reason, g.t_request_s = req.reason or req.kind, req.t_s
+        self._off_decided = False
         self.games.append(g)
         self._bids, self._proposal, self._proposal_text = {}, None, ""
         self._phase, self._consensus = "propose", None

@@ -25,6 +25,20 @@ the reasoning out of the reply; **validation** checks schema, range, bounds and 
 rejected reply gets **one re-prompt** with the reason, and if that is rejected too the
 personality's deterministic rule bids instead. All of it is in the decision row (prompt, raw
 text, parsed, validation, note).
+
+Renegotiation and votes (papers/004 §6; all optional, off by default)
+    ``intent_schedule`` — ``[[t_s, mbps], …]``: the human operator's intent changes over time
+    (the last entry at or before now applies; before the first, ``intent_mbps``).
+    ``capacity_share`` — in (0, 1]: the tenant grounds its goal on the observability unit's
+    capacity (the ``capacity_mbps`` of the mediator's request): goal = min(intent, share ×
+    capacity), so it never asks for an SLA the cell could carry only at 100 % of its PRBs.
+    ``min_efficiency`` — in (0, 1]: an OPEX-minded tenant: when the capacity is below this
+    fraction of the cell's peak rate (a PRB is worth less than that share of its nominal rate),
+    its goal is 0, its reply carries ``"switch_off": true`` (a *bid*: the mediator calls a vote)
+    and it votes ``off``. ``floor_mbps`` and ``patience_s`` (60) — a QoS-minded tenant: when the
+    slice's SLA has been below its floor for ``patience_s`` (its users' feedback), it asks the
+    mediator for a vote (``{"request": "vote_off"}``) and votes ``off``; otherwise it votes
+    ``on``. ``check_s`` (1.0) is how often it looks at the SLA.
 """
 
 from __future__ import annotations
@@ -37,6 +51,7 @@ from agents.negotiation.errors import NegotiationInputError
 from agents.negotiation.extraction import RESPONSE_TEMPLATE, Extracted, extract
 from agents.negotiation.personalities import PERSONALITIES, persona_prompt, scripted_bid
 from agents.negotiation.pressure import guardrail_text
+from agents.negotiation.tenant_demo import TenantDemoMixin
 from agents.negotiation.validation import reprompt_message, validate_bid
 from simran.errors import ScenarioError
 from simran.hooks import Agent, Decision, register_agent
@@ -119,7 +134,7 @@ def request_text(req: dict, name: str) -> str:
 
 
 @register_agent("tenant")
-class Tenant(Agent):
+class Tenant(TenantDemoMixin, Agent):
     """A negotiating tenant (see the module docstring for the scenario parameters)."""
 
     max_workers_hint = None
@@ -148,11 +163,12 @@ class Tenant(Agent):
         self.reprompt = bool(p.get("reprompt", True))
         self.last_bid_mbps: float | None = None
         self._req: dict = {}
+        self._read_demo_params(p, source, idx)
         from agents.llm import make_backend
 
         def policy(messages, schema):
             r = self._req
-            b = scripted_bid(self.personality, self.intent_mbps, int(r.get("round", 1)) - 1,
+            b = scripted_bid(self.personality, self.goal_mbps(r), int(r.get("round", 1)) - 1,
                              r.get("proposal_mbps"), r.get("interval"), self.last_bid_mbps,
                              self.rng)
             bid = b.bid_mbps
@@ -175,12 +191,13 @@ class Tenant(Agent):
     def run(self):
         """Submit the intent prompt to the mediator(s) that list this tenant, at t = 0 (papers/004
         Fig. 7: the optimizer's x⁽⁰⁾ is extracted from the intent prompts before the first
-        round); then only answer rounds — no periodic decisions."""
-        for name in self.ctx.peers():
-            if self.name in (getattr(self.ctx.peer(name), "tenants", None) or ()):
-                self.ctx.send(name, {"intent_prompt": self.intent_prompt()})
-        return
-        yield  # pragma: no cover
+        round); then answer rounds — and, with ``floor_mbps``, watch the SLA (:meth:`_watch`)."""
+        self._mediators = [n for n in self.ctx.peers()
+                           if self.name in (getattr(self.ctx.peer(n), "tenants", None) or ())]
+        for name in self._mediators:
+            self.ctx.send(name, {"intent_prompt": self.intent_prompt()})
+        if self.floor_mbps is not None:
+            yield from self._watch()
 
     def backend_description(self) -> str:
         describe = getattr(self.backend, "describe", None)
@@ -190,7 +207,8 @@ class Tenant(Agent):
         """The scripted backend: the personality rule itself (a rule reads no prompt, so none is
         built or logged); its bid still goes through the validation unit."""
         w0 = time.perf_counter()
-        b = scripted_bid(self.personality, self.intent_mbps, int(req.get("round", 1)) - 1,
+        goal = self.goal_mbps(req)
+        b = scripted_bid(self.personality, goal, int(req.get("round", 1)) - 1,
                          req.get("proposal_mbps"), interval, self.last_bid_mbps, self.rng)
         bid = b.bid_mbps if bounds is None else min(max(b.bid_mbps, bounds[0]), bounds[1])
         v = validate_bid(Extracted(bid, b.reasoning, "json"), interval=interval,
@@ -198,6 +216,12 @@ class Tenant(Agent):
         self.last_bid_mbps = float(bid)
         reply = {"throughput": float(bid), "reasoning": b.reasoning}
         note = f"bid {bid:.2f} Mbit/s (intent {self.intent_mbps:g}, {self.personality})"
+        if goal != self.intent_mbps:
+            note += f"; goal {goal:.2f} ({self._goal_why})"
+        if self._wants_off:
+            reply["switch_off"] = True
+            reply["reasoning"] = (f"The cell delivers only {self._last_cap:.0f} Mbit/s: every PRB "
+                                  "costs more than it is worth. Switch the cell off.")
         if not v.ok:
             note += f"; outside the validation unit's checks ({v.reason}): sent as the rule's bid"
         for key in ("warning", "rejected"):
@@ -210,7 +234,7 @@ class Tenant(Agent):
 
     # -- the prompt ----------------------------------------------------------------------------
     def messages(self, req: dict) -> list[dict]:
-        system = GAME_PROMPT.format(name=self.name, intent=self.intent_mbps,
+        system = GAME_PROMPT.format(name=self.name, intent=self.goal_mbps(req),
                                     persona=persona_prompt(self.personality),
                                     template=RESPONSE_TEMPLATE)
         return [{"role": "system", "content": system},
@@ -221,6 +245,10 @@ class Tenant(Agent):
         from agents.llm import BackendUnavailable, prompt_hash
 
         req = request.payload if isinstance(request.payload, dict) else {}
+        if req.get("vote") == "cell_off":
+            return self.vote_reply(req)
+        if int(req.get("round", 1) or 1) == 1:
+            self.last_bid_mbps = None              # a new game: open from the goal of now
         self._req = req
         iv = req.get("interval")
         interval = tuple(iv) if iv is not None else None
@@ -260,7 +288,7 @@ class Tenant(Agent):
                 notes.append(verdict.warning)
         else:
             w0 = time.perf_counter()
-            b = scripted_bid(self.personality, self.intent_mbps, int(req.get("round", 1)) - 1,
+            b = scripted_bid(self.personality, self.goal_mbps(req), int(req.get("round", 1)) - 1,
                              req.get("proposal_mbps"), interval, self.last_bid_mbps, self.rng)
             wall += time.perf_counter() - w0
             bid = b.bid_mbps
@@ -273,6 +301,8 @@ class Tenant(Agent):
             raise NegotiationInputError(f"tenant {self.name}: bid {bid!r} escaped validation")
         self.last_bid_mbps = float(bid)
         dec.reply = {"throughput": float(bid), "reasoning": reasoning}
+        if self._wants_off:
+            dec.reply["switch_off"] = True
         dec.raw_text = "\n---\n".join(texts)
         dec.parsed = dict(dec.reply)
         dec.prompt_tokens, dec.completion_tokens = tokens

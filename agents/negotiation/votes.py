@@ -106,10 +106,8 @@ class VoteMixin:
 
         obs = self.ctx.observe(drain_inbox=False)
         rec = VoteRecord(self.ctx.now_s, [s.strip() for s in req.src.split(",")])
-        if obs.cell_state[self.cell] != 0:
-            rec.t_end_s, rec.reasons = rec.t_start_s, {"-": "the cell is already off"}
-            self.votes_held.append(rec)
-            return
+        if obs.cell_state[self.cell] != 0 or getattr(self, "_off_decided", False):
+            return                            # already off, or a passed vote is being applied
         sla = float(obs.intent_mbps[self.ctx.slice_index(self.slice)])
 
         def payload(t):
@@ -125,6 +123,7 @@ class VoteMixin:
                               if rep is not None and isinstance(rep.payload, dict)
                               else "no reply by the deadline: counted as 'on'")
         rec.passed = tally(self.tenants, rec.votes)
+        self._off_decided = rec.passed
         self.votes_held.append(rec)
         self._off_action = rec
         lat = self.step(self.ctx.now_us)
