@@ -332,8 +332,67 @@ def load_results(path: str | Path) -> Results:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ResultsError(f"{path}: dataset /{where} is damaged or unreadable ({reason})"
                            ) from None
+    tables = tidy_tables(tables, scenario)
     return Results(
         path=path, attrs=attrs, scenario=scenario, summary=summary, run_info=run_info,
-        cell=tables["kpi/cell"], slice=tables["kpi/slice"], ue=tables["kpi/ue"], events=events,
-        decisions=tables["decisions"], cells=tables["topology/cells"],
+        cell=tables["kpi/cell"], slice=tables["kpi/slice"], ue=tables["kpi/ue"],
+        events=tables["events"], decisions=tables["decisions"], cells=tables["topology/cells"],
         sites=tables["topology/sites"])
+
+
+#: column order of the loaded tables (other columns follow in file order); ``t_s`` first
+COLUMN_ORDER = {
+    "kpi/cell": ("t_s", "cell", "throughput_mbps", "prb_util", "power_w", "n_ue",
+                 "tx_power_dbm", "state"),
+    "kpi/slice": ("t_s", "cell", "slice", "slice_name", "throughput_mbps", "prb", "quota_pct",
+                  "n_ue"),
+    "kpi/ue": ("t_s", "ue", "group", "group_name", "slice", "slice_name", "cell",
+               "throughput_mbps", "sinr_db", "cqi", "mcs", "prb", "x_m", "y_m", "active"),
+    "events": ("t_s", "kind", "cell", "ue", "detail"),
+    "topology/cells": ("cell", "site", "sector", "x_m", "y_m", "azimuth_deg"),
+    "topology/sites": ("site", "x_m", "y_m"),
+}
+
+#: integer columns (stored as floats where a record period averages; these never do)
+INT_COLUMNS = {"kpi/cell": {"n_ue": "int32", "state": "int8"},
+               "kpi/slice": {"n_ue": "int32"},
+               "kpi/ue": {"mcs": "int16"}}
+
+
+def tidy_tables(tables: dict, scenario: dict) -> dict:
+    """The loaded tables as documented DataFrames (the file format is unchanged).
+
+    * columns in :data:`COLUMN_ORDER` (``t_s`` first), other columns after them;
+    * counts and states as integers (:data:`INT_COLUMNS`; a column with a non-finite or
+      fractional value stays float);
+    * names next to indices: ``group_name`` and ``slice_name`` in the UE table (from the
+      scenario's ``[[ue_groups]]`` and ``[[slices]]``), as the slice table's ``slice_name``.
+
+    ``active`` in the UE table is the share of the record period the UE was active (0..1), a
+    float; ``sinr_db`` is a mean of dB values over the period, ``cqi`` a mean, ``mcs`` the last
+    tick's (−1: no transmission).
+    """
+    out = dict(tables)
+    ue = out.get("kpi/ue")
+    if ue is not None:
+        ue = ue.copy()
+        groups = [g.get("name", str(i)) for i, g in enumerate(scenario.get("ue_groups", []))]
+        slices = [sl.get("name", str(i)) for i, sl in enumerate(scenario.get("slices", []))]
+        for col, names, idx in (("group_name", groups, "group"),
+                                ("slice_name", slices, "slice")):
+            if idx in ue and col not in ue:
+                lut = np.array([*names, ""], dtype=object)       # out of range → ""
+                i = ue[idx].to_numpy()
+                ue[col] = lut[np.where((i >= 0) & (i < len(names)), i, len(names))]
+        out["kpi/ue"] = ue
+    for name, df in out.items():
+        if df is None or name not in COLUMN_ORDER:
+            continue
+        for col, dtype in INT_COLUMNS.get(name, {}).items():
+            if col in df:
+                v = df[col].to_numpy()
+                if v.dtype.kind == "f" and np.isfinite(v).all() and (v == np.round(v)).all():
+                    df[col] = v.astype(dtype)
+        first = [c for c in COLUMN_ORDER[name] if c in df]
+        out[name] = df[first + [c for c in df.columns if c not in first]]
+    return out
