@@ -299,3 +299,25 @@ def test_sweep_overwrite_rule(tmp_path, capsys):
     # … unless --force, which adds the runs and deletes nothing
     assert main([*args, "--force"]) == 0
     assert len(list((out / "runs").glob("*.h5"))) == 4
+
+
+# --------------------------------------------------------------------------------------------
+# part 6: the README's inheritance example is a valid scenario with the documented effect
+
+
+def test_readme_inheritance_example(tmp_path):
+    import re
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "README.md").read_text()
+    block = re.search(r"```toml\n(base = \"quickstart.toml\".+?)```", text, flags=re.S).group(1)
+    shutil.copy(root / "scenarios" / "quickstart.toml", tmp_path / "quickstart.toml")
+    child = _write(tmp_path, "umi.toml", block)
+    scen = load_scenario(child)
+    assert scen.name == "quickstart-umi" and scen.network.scenario == "UMi"
+    assert [(g.name, g.count) for g in scen.ue_groups] == [("pedestrians", 21), ("cars", 28),
+                                                          ("trucks", 5)]
+    assert scen.ue_groups[1].mobility == "vehicle"            # inherited from the base item
+    base = load_scenario(tmp_path / "quickstart.toml")
+    assert scen.network.isd_m == base.network.isd_m and scen.events == base.events
