@@ -111,3 +111,15 @@ def test_compare_vehicle_saves_prbs_and_keeps_the_sla(tmp_path):
     assert a["agiran.negotiations"] >= 3 and a["agiran.votes_passed"] >= 1
     assert a["agiran.off_time_s"] > 0 and s["agiran.off_time_s"] == 0
     assert a["agiran.sla_satisfied_pct"] > s["agiran.sla_satisfied_pct"]
+
+
+def test_a_trace_that_ends_before_the_scenario_is_an_error_naming_file_and_trace():
+    from simran.errors import ScenarioError
+
+    data = read_toml(VEHICLE)
+    data["simulation"]["duration_s"] = 600.0          # the trace has 520 s
+    sc = Scenario.from_dict(data, source=str(VEHICLE), base_dir=VEHICLE.parent)
+    with pytest.raises(ScenarioError) as exc:
+        Simulation(sc)
+    text = str(exc.value)
+    assert "agi_ran_vehicle.h5" in text and "fig16_hole" in text and "ue_groups.0.trace" in text

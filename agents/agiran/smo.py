@@ -52,6 +52,37 @@ from simran.control import SetCellState
 from simran.errors import ScenarioError
 from simran.hooks import Agent, Decision, register_agent
 
+
+def trace_problems(ctx) -> list[tuple[str, str]]:
+    """Trace UE groups whose drive ends before the run does (file, trace id, when).
+
+    The demo's story is the drive: a trace that stops (``end = "stop"``: the vehicle vanishes),
+    loops (the hole comes back) or holds its last CQI before the scenario ends would change it
+    silently, so it is a scenario error at load, whatever ``end`` says.
+    """
+    from simran.traces.trace_set import load_trace_set
+
+    sc = getattr(getattr(ctx, "_sim", None), "scenario", None)
+    out = []
+    dur = ctx.duration_us / 1e6
+    for i, g in enumerate(getattr(sc, "ue_groups", []) or []):
+        if g.mobility != "trace":
+            continue
+        path = sc.resolve_path(g.trace.file)
+        try:
+            traces = load_trace_set(path).select(ids=g.trace.ids, first=g.trace.first)
+        except Exception:  # noqa: BLE001 - the kernel reports a bad trace file itself
+            continue
+        for tr in traces:
+            span = float(tr.t_s[-1] - tr.t_s[0]) - g.trace.offset_s
+            if span < dur:
+                out.append((f"ue_groups.{i}.trace", f"{path}: trace {tr.id!r} ends "
+                            f"{span:g} s after offset_s = {g.trace.offset_s:g} s, before the "
+                            f"scenario's {dur:g} s (the AGI-RAN demo needs the whole drive; "
+                            "shorten simulation.duration_s or pick a longer trace)"))
+    return out
+
+
 _DEFAULTS = {"hold_s": (5.0, 0.0), "sat_pct": (99.0, 0.0), "retry_s": (30.0, 0.0),
              "probe_period_s": (20.0, 0.0), "probe_s": (0.5, 0.0),
              "recover_factor": (1.25, 0.0)}
@@ -89,6 +120,7 @@ class SmoObservability(Agent):
                 v = default
             setattr(self, key, float(v))
         self.recover_mbps = p.get("recover_mbps")
+        problems += trace_problems(ctx)
         if problems:
             raise ScenarioError(ctx.scenario_source, problems)
         self.violations: list[dict] = []      # t_s, sla_mbps, mbps, quota_pct

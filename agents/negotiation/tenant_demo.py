@@ -101,10 +101,26 @@ class TenantDemoMixin:
             return True, (f"the cell carries {cap:.0f} Mbit/s, below {self.min_efficiency:g} of "
                           f"its {self.peak_mbps:.0f} Mbit/s peak: not worth its OPEX")
         if self.floor_mbps is not None and self._below_since is not None \
-                and self.ctx.now_s - self._below_since >= self.patience_s:
+                and self.ctx.now_s - self._below_since >= self.patience_s \
+                and not self._floor_fits():
             return True, (f"the SLA has been below our {self.floor_mbps:g} Mbit/s floor for "
                           f"{self.ctx.now_s - self._below_since:.0f} s: our users are not served")
         return False, "the service is still worth keeping"
+
+    def _floor_fits(self) -> bool:
+        """The last observed capacity (× ``capacity_share``) would carry the floor."""
+        share = self.capacity_share if self.capacity_share is not None else 1.0
+        return self._last_cap is not None and share * self._last_cap >= self.floor_mbps
+
+    def _observe_capacity(self, obs) -> None:
+        """The tenant's own users' CQI reports → capacity of the whole cell [Mbit/s] (only while
+        the cell is on: an off cell reports nothing)."""
+        s = self.ctx.slice_index(self.slice) if self.slice else 0
+        m = (np.asarray(obs.ue_slice) == s) & (np.asarray(obs.ue_cqi) > 0)
+        if not m.any() or int(np.max(obs.cell_state)) != 0:
+            return
+        rate = np.asarray(self.ctx.rate_per_prb_mbps)[np.asarray(obs.ue_cqi)[m]]
+        self._last_cap = float(obs.n_prb * rate.mean())
 
     def vote_reply(self, req: dict) -> Decision:
         """The tenant's vote on switching the cell off (a rule, labelled as such)."""
@@ -113,15 +129,17 @@ class TenantDemoMixin:
         reply = {"vote": v, "reasoning": why}
         return Decision(reply=reply, parsed=reply, backend="scripted",
                         model=f"tenant vote rule '{self.personality}' (not an LLM)",
-                        validation="ok", note=f"vote {v} on cell off: {why}")
+                        validation="ok", note=f"vote '{v}' on switching the cell off: {why}")
 
     def _watch(self):
         """Every ``check_s``: track how long the slice's SLA has been below the floor; when the
-        patience runs out, ask the mediator(s) for a vote (once per episode below the floor)."""
+        patience runs out, ask the mediator(s) for a renegotiation if the capacity its users
+        see would now carry the floor, else for a vote (once per episode below the floor)."""
         s = self.ctx.slice_index(self.slice) if self.slice else 0
         while True:
             yield self.ctx.timeout(int(self.check_s * US_PER_S))
             obs = self.ctx.observe(drain_inbox=False)
+            self._observe_capacity(obs)
             sla = float(obs.intent_mbps[s])
             below = bool(math.isfinite(sla) and 0 < sla < self.floor_mbps
                          and int(np.max(obs.cell_state)) == 0)
@@ -130,8 +148,16 @@ class TenantDemoMixin:
                 continue
             if self._below_since is None:
                 self._below_since = self.ctx.now_s
-            if self._asked_for is None and self.wants_off()[0]:
-                self._asked_for = self._below_since
-                self.vote_requests.append(self.ctx.now_s)
-                for m in self._mediators:
-                    self.ctx.send(m, {"request": "vote_off", "reason": self.wants_off()[1]})
+            if self._asked_for is not None or \
+                    self.ctx.now_s - self._below_since < self.patience_s:
+                continue
+            self._asked_for = self._below_since
+            self.vote_requests.append(self.ctx.now_s)
+            if self._floor_fits():
+                msg = {"request": "renegotiate", "reason": f"{self.name}: the SLA {sla:g} is "
+                       f"below our floor {self.floor_mbps:g} but the cell carries "
+                       f"{self._last_cap:.0f} Mbit/s again"}
+            else:
+                msg = {"request": "vote_off", "reason": self.wants_off()[1]}
+            for m in self._mediators:
+                self.ctx.send(m, msg)
