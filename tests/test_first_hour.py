@@ -321,3 +321,17 @@ def test_readme_inheritance_example(tmp_path):
     assert scen.ue_groups[1].mobility == "vehicle"            # inherited from the base item
     base = load_scenario(tmp_path / "quickstart.toml")
     assert scen.network.isd_m == base.network.isd_m and scen.events == base.events
+
+
+def test_replay_base_may_inherit(tmp_path):
+    """``simran replay --scenario child.toml`` follows the child's ``base =``."""
+    from simran.traces.replay import DEFAULT_BASE, replay_scenario
+
+    child = _write(tmp_path, "child.toml", f'base = "{DEFAULT_BASE}"\n[simulation]\nseed = 42\n')
+    ts = Path(__file__).resolve().parents[1] / "datasets" / "ucc5g_driving.h5"
+    from simran.traces.trace_set import load_trace_set
+
+    first = load_trace_set(ts).ids[0]
+    scen = replay_scenario(child, ts, [first], 5.0, [])
+    assert scen.simulation.seed == 42 and scen.simulation.duration_s == 5.0
+    assert scen.ue_groups[0].trace.ids == [first]

@@ -18,11 +18,11 @@ DEFAULT_BASE = Path(__file__).resolve().parents[2] / "scenarios" / "vehicle_repl
 
 def replay_scenario(base, trace_file, ids, duration_s=None, overrides=()):
     """The base scenario with its trace group pointed at ``trace_file`` / ``ids``."""
-    from simran.scenario import Scenario, apply_overrides, read_toml
+    from simran.scenario import Scenario, apply_overrides, read_scenario_data
     from simran.traces.trace_set import load_trace_set
 
     base = Path(base)
-    data = read_toml(base)
+    data = read_scenario_data(base)      # follows a base = chain
     groups = [i for i, g in enumerate(data.get("ue_groups", [])) if g.get("mobility") == "trace"]
     if len(groups) != 1:
         raise ScenarioError(str(base), [("ue_groups", f"a replay base needs exactly one "
