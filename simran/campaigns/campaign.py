@@ -293,8 +293,9 @@ def _execute(executor: Executor, runner: RunFn, todo: list[RunSpec], out: Path,
                 if not quiet:
                     bar.write(f"run {spec.run_id} {spec.params} failed: {_last_line(rec)}")
             bar.update()
-            bar.set_postfix(done=report.skipped + report.done, failed=report.failed,
-                            remaining=report.missing, refresh=False)
+            # counts of this session's runs, as the bar's n/total: ok + failed = n (issue 16)
+            bar.set_postfix(ok=report.done, failed=report.failed,
+                            remaining=len(todo) - report.done - report.failed, refresh=False)
     report.wall_s = time.perf_counter() - t0
 
 
