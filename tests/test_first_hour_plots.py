@@ -127,3 +127,28 @@ def test_cli_plot_cell_and_radio_map(run, tmp_path, capsys):
     assert (tmp_path / "radio_map.png").is_file() and (tmp_path / "slices.png").is_file()
     assert main(["plot", str(run.path), "--out", str(tmp_path), "--cell", "9"]) == 2
     assert "cell 9 is not a cell" in capsys.readouterr().err
+
+
+def test_plot_campaign_labels_from_the_schema_and_overrides(tmp_path):
+    from helpers import write_sweep
+
+    from simran.campaigns.analysis import plot_metric
+    from simran.campaigns.campaign import run_campaign
+    from simran.campaigns.executors import SerialExecutor
+
+    path = write_sweep(tmp_path, """
+        base = "base.toml"
+        [sweep]
+        grid = { "slices.0.quota_pct" = [40, 60] }
+        seeds = [1, 2]
+        """)
+    run_campaign(path, tmp_path / "c", executor=SerialExecutor(), quiet=True)
+    ax = plot_metric(tmp_path / "c", "throughput_mbps_mean", x="slices.0.quota_pct").axes[0]
+    assert ax.get_xlabel().startswith("PRB quota") and "(slices.0.quota_pct)" in ax.get_xlabel()
+    assert ax.get_ylabel().startswith("network throughput") and "[Mbit/s]" in ax.get_ylabel()
+    # the lower error bar never reaches below zero (throughput ≥ 0)
+    lows = [seg[0][1] for coll in ax.collections for seg in coll.get_segments()]
+    assert min(lows) >= 0.0
+    ax = plot_metric(tmp_path / "c", "throughput_mbps_mean", x="slices.0.quota_pct",
+                     xlabel="eMBB quota [%]", ylabel="Mbit/s").axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("eMBB quota [%]", "Mbit/s")

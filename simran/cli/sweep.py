@@ -237,7 +237,8 @@ def _pm(mean: float, ci: float) -> str:
 def cmd_plot_campaign(args) -> int:
     from simran.campaigns.analysis import plot_metric
 
-    plot_metric(args.dir, args.metric, x=args.x, hue=args.hue, out=args.out)
+    plot_metric(args.dir, args.metric, x=args.x, hue=args.hue, out=args.out,
+                xlabel=args.xlabel, ylabel=args.ylabel)
     print(f"plot: {args.out}")
     return 0
 
@@ -281,9 +282,11 @@ def register(subparsers) -> None:
 
     sp = subparsers.add_parser("plot-campaign",
                                help="plot a metric against a swept parameter (mean ± 95 %% CI)")
-    sp.add_argument("dir", help="campaign folder")
+    sp.add_argument("dir", help="campaign folder, or any folder of results files")
     sp.add_argument("--metric", required=True, help="summary metric (y axis)")
     sp.add_argument("--x", required=True, metavar="PARAM", help="swept parameter (x axis)")
     sp.add_argument("--hue", metavar="PARAM", help="swept parameter: one line per value")
     sp.add_argument("--out", required=True, help="output image (PNG, SVG, PDF)")
+    sp.add_argument("--xlabel", help="x-axis label (default: the parameter's description)")
+    sp.add_argument("--ylabel", help="y-axis label (default: the metric's name and unit)")
     sp.set_defaults(func=cmd_plot_campaign)
