@@ -2,6 +2,7 @@
 LocalCluster (a benchmark, not a test).
 
     python benchmarks/bench_sweep.py [--runs-s 0.5] [--repeat 3] [--skip-dask]
+    python benchmarks/bench_sweep.py --cluster [--runs-s 0.5] [--repeat 3]
 
 For each executor it reports
 
@@ -20,6 +21,13 @@ For each executor it reports
 
 The configurations are measured in turn, ``--repeat`` times, and the fastest repetition of each
 is reported (the usual guard against other load on the machine; the load average is printed).
+
+``--cluster`` (issue 19) measures instead, in interleaved rotations: the local pool with 1 and 2
+workers against a real ``dask scheduler`` with 1 and 2 ``dask worker`` processes (own folders,
+results shipped back to the client and written there): wall (min, median), the 1 → 2 speed-up,
+Σ in-run wall, the CPU time of the client and of the worker processes (the machine may be shared:
+CPU time does not count other people's load) and the dispatch per run (no-op runs carrying a
+real results file's bytes back).
 
 Targets (issue 4): ≥ 1.8× from 1 → 2 workers; Dask within 10 % of the local pool; overhead
 < 50 ms per run. On a 2-core machine shared with other work, the figures move with the load.
@@ -257,7 +265,9 @@ def main_cluster(args) -> None:
                        ("cluster-1", lambda: DaskExecutor(clusters[1].address)),
                        ("cluster-2", lambda: DaskExecutor(clusters[2].address))]
             results: dict[str, list[dict]] = {name: [] for name, _ in configs}
+            control = []
             for rep in range(args.repeat):
+                control.append(available_parallelism())
                 k = rep % len(configs)  # rotated order: no configuration always goes first
                 for name, make in configs[k:] + configs[:k]:
                     r = measure_campaign(name, make, specs, tmp / f"r{rep}", payload)
@@ -273,7 +283,7 @@ def main_cluster(args) -> None:
           "is shared: CPU time is given beside wall time)")
     print(f"{'executor':<11}{'wall min':>9}{'wall med':>9}{'speed-up':>9}{'Σ run s':>9}"
           f"{'client CPU s':>13}{'worker CPU s':>13}{'dispatch ms/run':>16}"
-          f"{'(client CPU ms)':>16}  results file {len(payload) / 1e3:.0f} kB")
+          f"{'(client CPU ms)':>16}{'CPUs used':>10}  results file {len(payload) / 1e3:.0f} kB")
     med = {k: statistics.median(r["wall"] for r in v) for k, v in results.items()}
     for name, rs in results.items():
         best = min(rs, key=lambda r: r["wall"])
@@ -283,7 +293,11 @@ def main_cluster(args) -> None:
               f"{best['compute']:>9.1f}{statistics.median(r['client_cpu'] for r in rs):>13.2f}"
               f"{statistics.median(r['worker_cpu'] for r in rs):>13.2f}"
               f"{1e3 * min(r['dispatch'] for r in rs):>16.1f}"
-              f"{1e3 * statistics.median(r['dispatch_cpu'] for r in rs):>16.1f}")
+              f"{1e3 * statistics.median(r['dispatch_cpu'] for r in rs):>16.1f}"
+              f"{statistics.median(r['worker_cpu'] / r['wall'] for r in rs):>10.2f}")
+    print(f"control: 2 CPU-bound processes ran {min(control):.2f}–{max(control):.2f}× as fast as "
+          "1 during the rotations (the ceiling of any 2-worker speed-up now); CPUs used = "
+          "worker CPU s / wall s")
     ratio = [c["wall"] / lo["wall"] for c, lo in zip(results["cluster-2"], results["local-2"])]
     print(f"cluster-2 / local-2 wall, paired per rotation: median {statistics.median(ratio):.3f}"
           f" (min {min(ratio):.3f})")

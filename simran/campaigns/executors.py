@@ -36,6 +36,9 @@ class Executor(Protocol):
 
     Exceptions raised by ``fn`` or by the infrastructure (:class:`WorkerLost`) are yielded, not
     raised, so one run never stops the campaign. Use as a context manager (start / shut down).
+    An executor whose workers may not see the campaign folder sets ``ships_results = True`` and
+    accepts ``run(fn, specs, inputs=...)`` (``fn(spec, inputs(spec))``): the campaign then sends
+    the input files along and writes the results files itself (:mod:`~simran.campaigns.transfer`).
     """
 
     workers: int
