@@ -80,8 +80,8 @@ def report(result: dict) -> list[str]:
     a, s, sv = result["agentic"], result["static"], result["saving"]
     lines = [f"{result['scenario']}: agentic vs static SLA {result['static_sla_mbps']:.1f} Mbit/s",
              f"  {'metric':28s} {'agentic':>10s} {'static':>10s}"]
-    for k in ("prb_s", "prb_pct_mean", "mbit", "sla_satisfied_pct", "off_time_s",
-              "energy_kwh"):
+    for k in ("prb_s", "prb_pct_mean", "mbit", "prb_s_per_mbit", "sla_satisfied_pct",
+              "off_time_s", "energy_kwh"):
         lines.append(f"  {k:28s} {a['agiran.' + k]:10.4g} {s['agiran.' + k]:10.4g}")
     for k in ("negotiations", "negotiation_s_mean", "votes", "votes_passed", "violations",
               "probes"):

@@ -8,6 +8,7 @@ results file agree.
 ``agiran.prb_s``                       PRB·seconds the slice used: Σ (mean PRBs per tick) × period
 ``agiran.prb_pct_mean``                mean share of the cell's PRBs used by the slice [%]
 ``agiran.mbit``                        data delivered to the slice [Mbit]
+``agiran.prb_s_per_mbit``              prb_s / mbit: PRB·s spent per Mbit delivered
 ``agiran.sla_time_s``                  time with an SLA > 0 in force [s]
 ``agiran.sla_satisfied_s``             of it, time with throughput ≥ SLA − tolerance [s]
 ``agiran.sla_satisfied_pct``           sla_satisfied_s / sla_time_s [%]
@@ -87,6 +88,8 @@ def metrics(series: DemoSeries, prefix: str = "agiran.") -> dict[str, float]:
            "prb_pct_mean": float(series.prb.mean() / series.n_prb * 100) if series.prb.size
            else math.nan,
            "mbit": float(series.mbps.sum() * p), "sla_time_s": t_sla,
+           "prb_s_per_mbit": float(series.prb.sum() / series.mbps.sum())
+           if series.mbps.sum() > 0 else math.nan,
            "sla_satisfied_s": float(sat.sum() * p),
            "sla_satisfied_pct": float(sat.sum() * p / t_sla * 100) if t_sla else math.nan,
            "off_time_s": float((~series.cell_on).sum() * p),

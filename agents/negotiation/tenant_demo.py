@@ -10,12 +10,17 @@ deterministic rule of the tenant's parameters and what it observes.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 
 from simran.errors import ScenarioError
 from simran.hooks import Decision
 from simran.units import US_PER_S
+
+CAP_WINDOW_S = 30.0
+"""The window over which a tenant averages the capacity its users see [s] (one fading second
+does not decide between a renegotiation and a vote)."""
 
 
 def _num(p, key, default, lo, hi, problems, where, open_low=False):
@@ -64,6 +69,7 @@ class TenantDemoMixin:
         self._below_since: float | None = None
         self._asked_for: float | None = None
         self.vote_requests: list[float] = []
+        self._caps: deque = deque(maxlen=4096)
 
     def scheduled_intent(self) -> float:
         """The human operator's intent of now [Mbit/s] (``intent_schedule``)."""
@@ -110,7 +116,14 @@ class TenantDemoMixin:
     def _floor_fits(self) -> bool:
         """The last observed capacity (× ``capacity_share``) would carry the floor."""
         share = self.capacity_share if self.capacity_share is not None else 1.0
-        return self._last_cap is not None and share * self._last_cap >= self.floor_mbps
+        cap = self._user_cap()
+        return cap is not None and share * cap >= self.floor_mbps
+
+    def _user_cap(self) -> float | None:
+        """Mean capacity its users saw over the last ``CAP_WINDOW_S`` [Mbit/s] (None: none)."""
+        now = self.ctx.now_s
+        v = [c for t, c in self._caps if now - t <= CAP_WINDOW_S]
+        return float(np.mean(v)) if v else None
 
     def _observe_capacity(self, obs) -> None:
         """The tenant's own users' CQI reports → capacity of the whole cell [Mbit/s] (only while
@@ -120,7 +133,7 @@ class TenantDemoMixin:
         if not m.any() or int(np.max(obs.cell_state)) != 0:
             return
         rate = np.asarray(self.ctx.rate_per_prb_mbps)[np.asarray(obs.ue_cqi)[m]]
-        self._last_cap = float(obs.n_prb * rate.mean())
+        self._caps.append((obs.t_s, float(obs.n_prb * rate.mean())))
 
     def vote_reply(self, req: dict) -> Decision:
         """The tenant's vote on switching the cell off (a rule, labelled as such)."""
@@ -156,7 +169,7 @@ class TenantDemoMixin:
             if self._floor_fits():
                 msg = {"request": "renegotiate", "reason": f"{self.name}: the SLA {sla:g} is "
                        f"below our floor {self.floor_mbps:g} but the cell carries "
-                       f"{self._last_cap:.0f} Mbit/s again"}
+                       f"{self._user_cap():.0f} Mbit/s again"}
             else:
                 msg = {"request": "vote_off", "reason": self.wants_off()[1]}
             for m in self._mediators:
