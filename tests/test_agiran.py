@@ -123,3 +123,43 @@ def test_a_trace_that_ends_before_the_scenario_is_an_error_naming_file_and_trace
         Simulation(sc)
     text = str(exc.value)
     assert "agi_ran_vehicle.h5" in text and "fig16_hole" in text and "ue_groups.0.trace" in text
+
+
+def _built(**tenant_params):
+    data = read_toml(VEHICLE)
+    for a in data["agents"]:
+        if a["name"] == "t1":
+            a["params"].update(tenant_params)
+    sc = Scenario.from_dict(data, source=str(VEHICLE), base_dir=VEHICLE.parent)
+    sim = Simulation(sc)
+    return sim, {a.name: a for a in sim.agents}
+
+
+def test_violation_is_declared_only_after_the_hold_time_and_a_good_sample_resets_it():
+    from types import SimpleNamespace
+
+    _, ag = _built()
+    smo = ag["smo"]                       # hold 5 s at a 0.5 s period: 10 samples
+
+    def obs(t, y, q=100.0):
+        return SimpleNamespace(t_s=t, kpi_cell_slice_mbps=np.array([[y]]),
+                               quota_pct=np.array([[q]]))
+    seq = [smo._watch(obs(0.5 * k, 30.0), 50.0, 5.0) for k in range(9)]
+    assert all(d is None for d in seq)
+    assert smo._watch(obs(5.0, 46.0), 50.0, 5.0) is None          # inside the band: reset
+    seq = [smo._watch(obs(5.5 + 0.5 * k, 30.0), 50.0, 5.0) for k in range(10)]
+    assert all(d is None for d in seq[:9]) and seq[9] is not None
+    assert seq[9].messages[0][1]["request"] == "renegotiate"
+    assert smo._watch(obs(11.0, 30.0, q=80.0), 50.0, 5.0) is None  # not saturated: no sample
+    assert len(smo.violations) == 1
+
+
+def test_intent_schedule_and_bad_tenant_params():
+    from simran.errors import ScenarioError
+
+    _, ag = _built(intent_schedule=[[0.0, 70.0], [300.0, 20.0]])
+    assert ag["t1"].scheduled_intent() == 70.0 and ag["t1"].intent_mbps == 100.0
+    with pytest.raises(ScenarioError, match="intent_schedule"):
+        _built(intent_schedule=[[0.0, 170.0]])
+    with pytest.raises(ScenarioError, match="capacity_share"):
+        _built(capacity_share=0.0)

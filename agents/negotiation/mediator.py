@@ -66,12 +66,9 @@ report lines are given by :meth:`Mediator.summary_metrics` and :meth:`Mediator.r
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from agents.negotiation.arbitral import Arbiter
-from agents.negotiation.extraction import extract
 from agents.negotiation.game import (
     MAX_STRIKES,
     GameRecord,
@@ -83,7 +80,6 @@ from agents.negotiation.game import (
 )
 from agents.negotiation.mediator_params import configure
 from agents.negotiation.optimizer import optimum
-from agents.negotiation.pressure import prompt_interval
 from agents.negotiation.proposal import MEDIATOR_PROMPT, MEDIATOR_SCHEMA, ProposalMixin
 from agents.negotiation.regulatory import SLA_RANGE_MBPS, Rules
 from agents.negotiation.votes import Request, VoteMixin, parse_request
@@ -377,33 +373,6 @@ class Mediator(ProposalMixin, VoteMixin, Agent):
                 g.t_consensus_s = (t0 + lat) / US_PER_S
                 g.game_end_s = g.t_consensus_s
                 return
-
-    def _intent_prompts(self, g: GameRecord, obs) -> None:
-        """x⁽⁰⁾ from the tenants' intent prompts in the inbox (extraction + range check), and the
-        optimizer's interval from it, before the first round (papers/004 Fig. 7)."""
-        x0, notes = {}, []
-        for m in obs.inbox:
-            if m.src not in self.tenants or not isinstance(m.payload, dict) \
-                    or "intent_prompt" not in m.payload:
-                continue
-            found = extract(str(m.payload["intent_prompt"]))
-            v = found.value
-            if found.found and isinstance(v, (int, float)) and not isinstance(v, bool) \
-                    and math.isfinite(v) and 0 <= v <= 100:
-                x0[m.src] = float(v)
-            else:
-                notes.append(f"{m.src}: unusable intent prompt ({found.problem or v!r})")
-        g.intents_x0 = dict(x0)
-        g.intent_notes = notes
-        if x0:
-            self._interval(g, x0)
-
-    def _interval(self, g: GameRecord, x0: dict) -> None:
-        names = list(x0)
-        res = self.optimizer.solve([x0[t] for t in names], self._weights(names), rng=self.rng)
-        g.interval = res.interval
-        g.optimizer_mbps = res.consensus_mbps
-        g.prompt_interval = prompt_interval("soft", res.interval)
 
     def _fail(self, g: GameRecord, reason: str) -> None:
         g.failed, g.failure_reason = True, reason

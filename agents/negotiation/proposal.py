@@ -9,9 +9,10 @@ pressure.
 from __future__ import annotations
 
 import json
+import math
 
 from agents.negotiation.extraction import RESPONSE_TEMPLATE, extract
-from agents.negotiation.pressure import guardrail_text
+from agents.negotiation.pressure import guardrail_text, prompt_interval
 from agents.negotiation.validation import reprompt_message, validate_bid
 from simran.hooks import Decision
 from simran.units import US_PER_S
@@ -31,8 +32,37 @@ MEDIATOR_SCHEMA = {"type": "object", "additionalProperties": False,
 
 
 class ProposalMixin:
-    """The mediator's proposal step (needs ``game``, ``k_max``, ``backend``, ``max_tokens``,
-    ``pressure``, ``_bounds()``, ``_shown_interval()``, ``_rule_proposal()`` on ``self``)."""
+    """The mediator's proposal step and the optimizer's interval (needs ``current``, ``k_max``,
+    ``backend``, ``max_tokens``, ``pressure``, ``optimizer``, ``tenants``, ``_bounds()``,
+    ``_shown_interval()``, ``_rule_proposal()``, ``_weights()`` on ``self``)."""
+
+    def _intent_prompts(self, g, obs) -> None:
+        """x⁽⁰⁾ from the tenants' intent prompts in the inbox (extraction + range check), and the
+        optimizer's interval from it, before the first round (papers/004 Fig. 7)."""
+        x0, notes = {}, []
+        for m in obs.inbox:
+            if m.src not in self.tenants or not isinstance(m.payload, dict) \
+                    or "intent_prompt" not in m.payload:
+                continue
+            found = extract(str(m.payload["intent_prompt"]))
+            v = found.value
+            if found.found and isinstance(v, (int, float)) and not isinstance(v, bool) \
+                    and math.isfinite(v) and 0 <= v <= 100:
+                x0[m.src] = float(v)
+            else:
+                notes.append(f"{m.src}: unusable intent prompt ({found.problem or v!r})")
+        g.intents_x0 = dict(x0)
+        g.intent_notes = notes
+        if x0:
+            self._interval(g, x0)
+
+    def _interval(self, g, x0: dict) -> None:
+        names = list(x0)
+        res = self.optimizer.solve([x0[t] for t in names], self._weights(names), rng=self.rng)
+        g.interval = res.interval
+        g.optimizer_mbps = res.consensus_mbps
+        g.prompt_interval = prompt_interval("soft", res.interval)
+
 
     def messages(self) -> list[dict]:
         g = self.current
