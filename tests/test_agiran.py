@@ -163,3 +163,24 @@ def test_intent_schedule_and_bad_tenant_params():
         _built(intent_schedule=[[0.0, 170.0]])
     with pytest.raises(ScenarioError, match="capacity_share"):
         _built(capacity_share=0.0)
+
+
+def test_compare_tiny_gives_savings_a_message_trace_and_fig16(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from agents.agiran import figures
+    from agents.agiran.compare import compare, report
+    from simran.output.results import load_results
+
+    r = compare(VEHICLE, tmp_path, ["simulation.duration_s=60", "simulation.tick_ms=50",
+                                    "agents.0.period_ms=50"])
+    assert (tmp_path / "comparison.json").exists()
+    assert any("PRB saved" in line for line in report(r))
+    a = load_results(tmp_path / "agentic" / "results.h5")
+    lines = figures.message_trace(a)
+    assert lines[0].split()[3:5] == ["Human", "t1"]
+    assert any("consensus" in x and "SetIntent" in x for x in lines)
+    assert any("System" in x for x in lines)
+    fig = figures.plot(a, load_results(tmp_path / "static" / "results.h5"))
+    assert len(fig.axes) == 4

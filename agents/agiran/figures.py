@@ -59,7 +59,9 @@ def message_trace(res, kpi_delay_s: float = 5.0) -> list[str]:
     d = res.decisions
     d = d[d.agent.map(lambda a: kinds.get(a) in DEMO_KINDS) & (d.status != "no_action")]
     series = series_from_results(res, _slice_name(res))
-    rows = []
+    rows = [(0.0, f"Human {a['name']}", f"intent {a['params'].get('intent_mbps', 50):g} Mbit/s "
+                                        f"({a['params'].get('personality', 'normal')})")
+            for a in res.scenario["agents"] if a["kind"] == "tenant"]
     for r in d.itertuples():
         actor = {"mediator": "Agent II SMO", "tenant": f"Agent II {r.agent}",
                  "agiran_smo": "SMO observability"}[kinds[r.agent]]
