@@ -319,14 +319,15 @@ def _kill_a_busy_worker(address: str, box: dict) -> None:
     from distributed import Client
 
     with Client(address, timeout=30) as client:
+        pids = client.run(os.getpid)
+        box["ready"] = True
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             busy = {w: ks for w, ks in client.processing().items()
                     if any(str(k).startswith("simran-run-") for k in ks)}
             if busy:
                 worker, keys = next(iter(busy.items()))
-                time.sleep(0.3)  # well inside the run
-                pid = client.run(os.getpid, workers=[worker])[worker]
+                pid = pids[worker]
                 box.update(pid=pid, keys=[str(k) for k in keys])
                 os.kill(pid, signal.SIGKILL)
                 return
@@ -336,17 +337,21 @@ def _kill_a_busy_worker(address: str, box: dict) -> None:
 @pytest.mark.slow
 def test_cluster_worker_killed_mid_run_is_retried(tmp_path, cluster):
     client_root = tmp_path / "client"
-    sweep = make_client_tree(client_root, duration_s=3.0, counts=(2, 5), seeds=(1,))
+    # runs of about a second each (the 1-cell network simulates ~60 s per CPU second)
+    sweep = make_client_tree(client_root, duration_s=60.0, counts=(20, 40), seeds=(1,))
     c = cluster(2)
     box: dict = {}
     killer = threading.Thread(target=_kill_a_busy_worker, args=(c.address, box))
     killer.start()
+    while not box.get("ready") and killer.is_alive():
+        time.sleep(0.01)
     rep = run_campaign(sweep, client_root / "c", executor=DaskExecutor(c.address), quiet=True)
     killer.join()
     assert box.get("pid"), "no run was seen in flight"
     assert (rep.done, rep.failed) == (2, 0), rep.failures  # the killed run ran again
     recs = scan_runs(client_root / "c")
     killed = [r for r in recs.values() if any(r["run_id"] in k for k in box["keys"])]
+    # the run was in flight on the killed worker: it finished on another process
     assert killed and all(r["pid"] != box["pid"] for r in killed)
     local = run_campaign(sweep, client_root / "local", executor=SerialExecutor(), quiet=True)
     assert local.done == 2
@@ -358,7 +363,7 @@ def test_cluster_worker_killed_mid_run_is_retried(tmp_path, cluster):
 @pytest.mark.slow
 def test_cluster_scheduler_lost_ends_campaign_and_keeps_finished_runs(tmp_path, cluster):
     client_root = tmp_path / "client"
-    sweep = make_client_tree(client_root, duration_s=1.0, counts=(1, 2, 3, 4, 5, 6),
+    sweep = make_client_tree(client_root, duration_s=20.0, counts=(1, 2, 3, 4, 5, 6),
                              seeds=(1, 2))
     c = cluster(1)
     out = client_root / "c"
@@ -489,3 +494,29 @@ def test_results_through_an_fsspec_url(tmp_path, capsys):
     assert cli.main(["sweep", str(sweep), "--out", str(tmp_path / "x"), "--workers", "1",
                      "--output-url", bucket]) == 2
     assert "--output-url is for Dask workers" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cluster_client_killed_resumes_without_rerunning_stored_runs(tmp_path, cluster):
+    """kill -9 of the campaign process (the client) while workers compute: every run stored
+    before is kept untouched, half-written files are removed, the rest runs on resume."""
+    client_root = tmp_path / "client"
+    sweep = make_client_tree(client_root, duration_s=20.0, counts=(1, 2, 3, 4), seeds=(1, 2))
+    c = cluster(1)
+    out = client_root / "c"
+    proc = subprocess.Popen([sys.executable, "-m", "simran.cli.main", "sweep", str(sweep),
+                             "--out", str(out), "--dask", c.address, "--quiet"],
+                            cwd=client_root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(list((out / "runs").glob("*.json"))) < 2:
+        assert proc.poll() is None
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(30)
+    kept = {rid: (out / "runs" / f"{rid}.h5").read_bytes() for rid in scan_runs(out)}
+    assert len(kept) >= 2
+    rep = run_campaign(sweep, out, executor=DaskExecutor(c.address), quiet=True)
+    assert rep.skipped == len(kept) and rep.done == 8 - len(kept) and rep.failed == 0
+    assert campaign_status(out).done == 8 and not list((out / "runs").glob("*.tmp*"))
+    assert all((out / "runs" / f"{rid}.h5").read_bytes() == b for rid, b in kept.items())
