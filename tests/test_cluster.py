@@ -520,3 +520,29 @@ def test_cluster_client_killed_resumes_without_rerunning_stored_runs(tmp_path, c
     assert rep.skipped == len(kept) and rep.done == 8 - len(kept) and rep.failed == 0
     assert campaign_status(out).done == 8 and not list((out / "runs").glob("*.tmp*"))
     assert all((out / "runs" / f"{rid}.h5").read_bytes() == b for rid, b in kept.items())
+
+
+@pytest.mark.slow
+def test_large_inputs_travel_once_without_a_warning(tmp_path, recwarn):
+    """An 11 MB input (over Dask's 10 MB large-graph threshold) is sent once per campaign, not
+    once per run, and reaches the run byte for byte (the agent checks its SHA-256)."""
+    sweep = make_client_tree(tmp_path / "client", counts=(2, 5), seeds=(1,))
+    blob = np.random.default_rng(0).bytes(11 * 2**20)
+    (tmp_path / "client" / "tables" / "blob.bin").write_bytes(blob)
+    base = tmp_path / "client" / "scn" / "base.toml"
+    base.write_text(base.read_text().replace(
+        'params = { table = "../tables/quota.txt" }',
+        f'params = {{ table = "../tables/quota.txt", blob = "../tables/blob.bin", '
+        f'blob_sha256 = "{hashlib.sha256(blob).hexdigest()}" }}'))
+    agent = tmp_path / "client" / "scn" / "agents" / "quota_agent.py"
+    agent.write_text(agent.read_text().replace(
+        '        self.quota = float(path.read_text().split()[0])\n',
+        '        self.quota = float(path.read_text().split()[0])\n'
+        '        import hashlib\n'
+        '        got = hashlib.sha256((ctx.base_dir / ctx.params["blob"]).read_bytes())\n'
+        '        assert got.hexdigest() == ctx.params["blob_sha256"]\n'))
+    specs = load_sweep(sweep).plan()
+    assert len({input_bundle(s.scenario).key for s in specs}) == 1
+    rep = run_campaign(sweep, tmp_path / "c", executor=DaskExecutor("local:1"), quiet=True)
+    assert (rep.done, rep.failed) == (2, 0), rep.failures
+    assert not [w for w in recwarn if "large graph" in str(w.message)]

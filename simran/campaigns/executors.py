@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
@@ -252,7 +253,10 @@ class DaskExecutor:
         Each distinct ``inputs`` object (an :class:`~simran.campaigns.transfer.InputBundle`,
         told apart by its ``key``) is submitted once as a task of its own and the runs depend
         on it: its bytes cross the network once per worker, not once per run, and a worker that
-        dies holding it makes the scheduler recompute it from the task (no lost data).
+        dies holding it makes the scheduler recompute it from the task (no lost data). The
+        scheduler holds that task, so it needs memory for the inputs (inputs of many hundred
+        MB are better put on every worker at the same absolute path: used after a SHA-256
+        check, see :mod:`~simran.campaigns.transfer`).
         """
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
@@ -268,8 +272,11 @@ class DaskExecutor:
                     bundle = inputs(s)
                     key = getattr(bundle, "key", None) or str(id(bundle))
                     if key not in deps:
-                        deps[key] = self._client.submit(_identity, bundle, pure=False,
-                                                        key=f"simran-inputs-{key[:16]}-{token}")
+                        with warnings.catch_warnings():  # > 10 MB of inputs: meant, held once
+                            warnings.filterwarnings("ignore", "Sending large graph")
+                            deps[key] = self._client.submit(
+                                _identity, bundle, pure=False,
+                                key=f"simran-inputs-{key[:16]}-{token}")
                     args = (s, deps[key])
                 futures[self._client.submit(fn, *args, pure=False, key=f"simran-run-"
                                             f"{s.run_id}-{token}")] = s
