@@ -546,3 +546,20 @@ def test_large_inputs_travel_once_without_a_warning(tmp_path, recwarn):
     rep = run_campaign(sweep, tmp_path / "c", executor=DaskExecutor("local:1"), quiet=True)
     assert (rep.done, rep.failed) == (2, 0), rep.failures
     assert not [w for w in recwarn if "large graph" in str(w.message)]
+
+
+def test_absolute_inputs_are_used_in_place_only_when_identical(tmp_path):
+    trace = tmp_path / "client" / "data" / "traces.h5"
+    sweep = make_client_tree(tmp_path / "client", counts=(2,), seeds=(1,), trace=str(trace))
+    (spec,) = load_sweep(sweep).plan()
+    bundle = input_bundle(spec.scenario)
+    (f,) = [f for f in bundle.files if f.field == "ue_groups.1.trace.file"]
+    assert f.data == b"" and f.sha256  # not copied: a shared file system has it in place
+    materialise(bundle, tmp_path / "w1")  # the same file at the same path: fine
+    trace.write_bytes(trace.read_bytes() + b"\0")
+    with pytest.raises(InputMissing, match="different file at that absolute path"):
+        materialise(bundle, tmp_path / "w2")
+    trace.unlink()
+    with pytest.raises(InputMissing, match=r"ue_groups.1.trace.file = .*does not exist on "
+                       "worker"):
+        materialise(bundle, tmp_path / "w3")

@@ -40,6 +40,7 @@ import hashlib
 import os
 import socket
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -154,6 +155,8 @@ def input_bundle(scenario, cache: dict | None = None) -> InputBundle:
             except OSError as exc:
                 cache[path] = (None, "", describe_oserror(exc, "read", path))
         data, sha, err = cache[path]
+        if data is not None and Path(given).is_absolute():
+            data = b""  # used in place on the worker (SHA-256 checked), never copied there
         files.append(InputFile(field, given, str(path), data, sha, err))
     depth = max([_climb(f.given) for f in files if not Path(f.given).is_absolute()] or [0])
     h = hashlib.sha256(f"{depth}".encode())
@@ -221,7 +224,7 @@ def materialise(bundle: InputBundle, root: str | Path | None = None) -> Path:
         if target.is_file() and _sha256_file(target) == f.sha256:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         tmp.write_bytes(f.data)
         os.replace(tmp, target)
     base.mkdir(parents=True, exist_ok=True)
