@@ -30,8 +30,9 @@ learns that conditions improved the only way a real operator could here: a **sch
 that wakes the cell every ``probe_period_s`` for ``probe_s`` (cell on with the slice's quota at
 0 %: reference signals and CSI reports, no data), reads the CQI reports, and estimates the
 capacity as ``n_prb × mean rate per PRB`` at those CQIs. If the capacity is at least
-``recover_factor`` × the reference SLA (the last SLA whose violation was declared: the cell
-could then carry it with 1/recover_factor of its PRBs), the cell stays on
+``recover_factor`` × the reference SLA (the largest SLA whose violation was declared since the
+last recovery — not a degraded SLA negotiated inside the hole — so the cell could carry it with
+1/recover_factor of its PRBs), the cell stays on
 and the agent requests a renegotiation; otherwise the cell goes back off. 3GPP's network energy
 saving work (TR 38.864: cell DTX/DRX, periodic wake-up) is the mechanism's real counterpart; each
 probe's ``probe_s`` of idle-on power is charged by the EARTH model like any other on-time.
@@ -179,7 +180,7 @@ class SmoObservability(Agent):
             return Decision(actions=[SetCellState("off", self.cell)], backend="",
                             note=f"probe: capacity {what} Mbit/s < {thr:.1f} needed: cell off "
                                  f"again, next probe at {self._next_probe:.1f} s")
-        self._count, self._pending = 0, (obs.t_s, 0.0)
+        self._count, self._pending, self._ref_sla = 0, (obs.t_s, 0.0), None
         return Decision(messages=[(self.mediator, {
             "request": "renegotiate", "reason": f"conditions recovered: probe capacity "
                                                 f"{cap:.1f} Mbit/s >= {thr:.1f}"})],
@@ -198,7 +199,7 @@ class SmoObservability(Agent):
             return None
         if self._count * self.period_us / 1e6 < self.hold_s - 1e-9 or self._pending is not None:
             return None
-        self._ref_sla = sla                     # the last SLA the cell could not carry
+        self._ref_sla = max(self._ref_sla or 0.0, sla)    # the largest SLA it could not carry
         self._pending, self._count = (obs.t_s, sla), 0
         self.violations.append({"t_s": obs.t_s, "sla_mbps": sla, "mbps": y, "quota_pct": q})
         return Decision(messages=[(self.mediator, {
