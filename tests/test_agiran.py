@@ -184,3 +184,14 @@ def test_compare_tiny_gives_savings_a_message_trace_and_fig16(tmp_path):
     assert any("System" in x for x in lines)
     fig = figures.plot(a, load_results(tmp_path / "static" / "results.h5"))
     assert len(fig.axes) == 4
+
+
+@pytest.mark.slow
+def test_compare_real_drive_has_a_dip_and_saves(tmp_path):
+    from agents.agiran.compare import compare
+
+    path = ROOT / "scenarios" / "agi_ran_ucc5g.toml"
+    r = compare(path, tmp_path)
+    a = r["agentic"]
+    assert a["agiran.violations"] >= 1 and a["agiran.negotiations"] >= 2   # the dip was seen
+    assert 0 < r["saving"]["agiran.prb_saved_pct"] < 100
