@@ -113,7 +113,10 @@ def _preexec(limits: Limits):
         def hard(res, value):
             resource.setrlimit(res, (value, value))
 
-        hard(resource.RLIMIT_CPU, int(limits.cpu_s))
+        # soft limit → SIGXCPU (classified as cpu_limit); the hard limit a second later → SIGKILL
+        # only if the code ignores SIGXCPU. With soft == hard the kernel may send SIGKILL first.
+        cpu = max(int(limits.cpu_s), 1)
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         hard(resource.RLIMIT_AS, int(limits.memory_mb) * 2**20)
         hard(resource.RLIMIT_FSIZE, int(limits.file_mb) * 2**20)
         hard(resource.RLIMIT_NOFILE, 64)
