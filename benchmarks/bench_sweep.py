@@ -46,8 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simran.campaigns.campaign import _record, run_one, write_json_atomic  # noqa: E402
 from simran.campaigns.executors import DaskExecutor, LocalPoolExecutor  # noqa: E402
+from simran.campaigns.runs import _record, run_one, write_json_atomic  # noqa: E402
 from simran.campaigns.sweep import load_sweep  # noqa: E402
 
 SWEEP = """

@@ -709,7 +709,8 @@ def test_sweep_metric_pattern_that_matches_nothing(tmp_path, capsys):
 def test_campaign_onto_a_full_disk_stops_and_keeps_finished_runs(tmp_path, full_disk):
     """A runner that fills the disk and fails: recording the lost run cannot be written; the
     campaign stops with a SweepError naming the record, the finished run is kept."""
-    from simran.campaigns.campaign import run_campaign, run_one, scan_runs
+    from simran.campaigns.campaign import run_campaign, scan_runs
+    from simran.campaigns.runs import run_one
     from simran.campaigns.executors import SerialExecutor
     from simran.errors import SweepError
 

@@ -26,8 +26,9 @@ import h5py
 import numpy as np
 import pytest
 
-from simran.campaigns.campaign import campaign_status, run_campaign, run_one, scan_runs
+from simran.campaigns.campaign import campaign_status, run_campaign, scan_runs
 from simran.campaigns.executors import DaskExecutor, LocalPoolExecutor, SerialExecutor
+from simran.campaigns.runs import run_one
 from simran.campaigns.sweep import load_sweep
 from simran.campaigns.transfer import (
     InputMissing,

@@ -21,13 +21,14 @@ import pytest
 from helpers import TINY_SWEEP_BASE, write_sweep
 
 from simran.campaigns.analysis import load_campaign, plot_metric, summarize
-from simran.campaigns.campaign import _locked, campaign_status, run_campaign, run_one, scan_runs
+from simran.campaigns.campaign import _locked, campaign_status, run_campaign, scan_runs
 from simran.campaigns.executors import (
     DaskExecutor,
     LocalPoolExecutor,
     SerialExecutor,
     make_executor,
 )
+from simran.campaigns.runs import run_one
 from simran.campaigns.sweep import Point, derive_seeds, expand, load_sweep, run_id
 from simran.cli import main as cli
 from simran.errors import SweepError

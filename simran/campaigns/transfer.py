@@ -256,10 +256,10 @@ def run_shipped(spec: RunSpec, bundle: InputBundle, output_url: str | None = Non
     dict
         ``{"shipped": 1, "record": <status record>, "results": <bytes or None>,
         "sha256": <hex or "">, "url": <str or None>}``; the record is the one
-        :func:`~simran.campaigns.campaign.run_one` writes (a failed run, e.g. an
+        :func:`~simran.campaigns.runs.run_one` writes (a failed run, e.g. an
         :class:`InputMissing`, has no results).
     """
-    from simran.campaigns.campaign import _record, code_version, run_one
+    from simran.campaigns.runs import _record, code_version, run_one
 
     t0 = time.perf_counter()
     try:
@@ -330,7 +330,7 @@ def store_shipped(runs: Path, spec: RunSpec, outcome: dict) -> dict:
     SweepError
         The campaign folder cannot be written (disk full, read-only): naming the path.
     """
-    from simran.campaigns.campaign import write_json_atomic
+    from simran.campaigns.runs import write_json_atomic
 
     rec = dict(outcome["record"])
     data = outcome.get("results")
