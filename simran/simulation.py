@@ -134,6 +134,15 @@ class Simulation:
         self.handovers = 0
         self.a3 = A3Handover(sc.network.handover, self.U)
         self.collector = Collector(self)
+        # block errors, HARQ and OLLA ([network.link], simran.radio.harq): None when off, and
+        # then the tick does exactly what it did without the option
+        self.link_adapt = None
+        if sc.network.link.bler:
+            from simran.radio.harq import LinkAdaptation, cqi_sinr_thresholds_db
+
+            self.link_adapt = LinkAdaptation(sc.network.link, self.U,
+                                             cqi_sinr_thresholds_db(sc.network.sinr_to_cqi),
+                                             self.streams.stream("harq"))
         self.events_log: list[dict] = []
         self.control = ControlSurface(self.net, self.slice_names,
                                       min_power_dbm=0.0, max_power_dbm=sc.network.tx_power_dbm + 3,
@@ -191,6 +200,7 @@ class Simulation:
         state_of = quota_of = tx_of = budget_on = power_on = None
         full_buffer = bool(self.traffic.full_buffer.all())
         bpp_table, tcqi_key = self.cqi_bits_per_prb_tick, None
+        la = self.link_adapt
         while env.now < self.duration_us:
             now = env.now
             self.control.apply_due(now)
@@ -217,6 +227,13 @@ class Simulation:
                     cqi = np.where(self.ue_is_trace, np.maximum(tcqi, 0), cqi)
                     self.ue_active = np.where(self.ue_is_trace, tcqi >= 0, True)
                 bpp = bpp_table[cqi]
+            if la is not None:
+                # effective SINR (a trace UE's: its CQI's threshold), the OLLA-shifted MCS
+                s_eff = la.trace_sinr_db(cqi) if all_trace else sinr
+                if self.trace_ues is not None and not all_trace:
+                    s_eff = np.where(self.ue_is_trace, la.trace_sinr_db(cqi), sinr)
+                cqi_sel = la.select_cqi(s_eff, cqi)
+                bpp = bpp_table[cqi_sel]
             demand = self.traffic.demand_bits()
             # the control surface replaces a state array when it changes it (copy-on-write),
             # so what the tick derives from one is recomputed only when the array is new
@@ -231,7 +248,12 @@ class Simulation:
             prb = self.scheduler.allocate(self.serving, self.ue_slice, self.ue_active, bpp,
                                           None if full_buffer else demand, net.quota_pct,
                                           cell_on, tick_s, budget=budget)
-            if full_buffer:
+            if la is not None:
+                tx = prb * bpp if full_buffer else np.minimum(prb * bpp, demand)
+                bits, new_bits = la.step(prb, tx, s_eff, cqi_sel)
+                if not full_buffer:
+                    self.traffic.served(new_bits)
+            elif full_buffer:
                 bits = prb * bpp
             else:
                 bits = np.minimum(prb * bpp, demand)
@@ -343,6 +365,8 @@ class Simulation:
         total_j = float(self.energy_j.sum())
         s["energy_efficiency_bit_per_j"] = bits / total_j if total_j else 0.0
         s.pop("_total_bits", None)
+        if self.link_adapt is not None:
+            s.update(self.link_adapt.summary(self.scenario.simulation.tick_ms))
         if self.decision_log is not None:
             s.update(self.decision_log.summary([a.name for a in self.agents]))
         for a in self.agents:                  # agents may add run-level metrics of their own

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from simran.mac.policies import available_policies, policy_class
 
@@ -72,6 +79,27 @@ class HandoverConfig(_Model):
                              "a = 1/2^(k/4)); 0 = no filtering")
 
 
+class LinkConfig(_Model):
+    """Block errors, HARQ and outer-loop link adaptation (``[network.link]``,
+    :mod:`simran.radio.harq`). Off by default: with ``bler = false`` the kernel is unchanged."""
+
+    bler: bool = Field(False, description="draw a block error for every transport block from "
+                       "its effective SINR and MCS (logistic BLER in dB, 10 % at the MCS's CQI "
+                       "threshold; a documented approximation, simran.radio.harq)")
+    harq_max_tx: int = Field(4, ge=1, le=8, description="HARQ transmissions per block incl. the "
+                             "first (1 = no HARQ); chase combining")
+    harq_rtt_ticks: int = Field(1, ge=1, le=64, description="HARQ round-trip time [ticks] from "
+                                "a transmission to its retransmission (1 = the next tick)")
+    olla: bool = Field(True, description="outer-loop link adaptation: a per-UE SINR offset "
+                       "steered by ACK/NACK of first transmissions to bler_target")
+    bler_target: float = Field(0.1, gt=0, lt=0.5, description="first-transmission BLER target "
+                               "of OLLA [fraction]")
+    olla_step_up_db: float = Field(0.5, gt=0, le=5, description="OLLA offset step on a NACK "
+                                   "[dB]; the ACK step is step_up·target/(1−target)")
+    bler_slope_per_db: float = Field(2.0, gt=0, le=20, description="slope a of the BLER "
+                                     "logistic 1/(1 + 9·exp(a·(SINR − θ))) [1/dB]")
+
+
 class NetworkConfig(_Model):
     """Topology, carrier and radio parameters of every cell."""
 
@@ -107,6 +135,8 @@ class NetworkConfig(_Model):
         "probabilistic", description="LOS state: TR 38.901 Table 7.4.2-1 probability drawn with "
         "spatial consistency, or forced")
     antenna: AntennaConfig = Field(default_factory=AntennaConfig)
+    link: LinkConfig = Field(default_factory=LinkConfig, description="block errors, HARQ, "
+                             "OLLA ([network.link])")
     handover: HandoverConfig = Field(default_factory=HandoverConfig)
     cqi_table: Literal["table1", "table2", "table3"] = Field("table1", description="CQI table of "
                                                              "TS 38.214 Table 5.2.2.1-2/-3/-4")
@@ -119,6 +149,15 @@ class NetworkConfig(_Model):
                             "(0.14 FR1 DL)")
     bs_type: Literal["macro", "rrh", "micro", "pico", "femto"] = Field(
         "macro", description="EARTH power-model class (Auer et al. 2011)")
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler):
+        # options added after 0.2 are left out of the resolved scenario while at their
+        # defaults, so results files of scenarios that do not use them stay identical
+        d = handler(self)
+        if self.link == LinkConfig():
+            d.pop("link", None)
+        return d
 
     @property
     def frequency_range(self) -> str:
