@@ -13,6 +13,7 @@ import agents.symbiotic  # noqa: F401  (registers the agent kinds)
 import simran
 from agents.symbiotic.metatuner import heuristic_kp, memory_table
 from agents.symbiotic.metrics import (
+    UNGAMEABLE,
     RunSeries,
     enforcements,
     metrics,
@@ -366,11 +367,35 @@ def test_rmse_and_enforcements_definitions():
     assert m["infeasible_pct"] == 10.0 and m["in_band_pct"] == 60.0
 
 
+def test_chattering_does_not_pay_in_the_metrics_that_cannot_be_gamed():
+    # 1 s at 5 ms: controller A leaves the band for 1 tick every other tick during the first
+    # 20 ticks (10 one-tick excursions); controller B leaves it once for 10 ticks.
+    K = 200
+    base = dict(tick_ms=5.0, t_s=np.arange(K) * 0.005, quota_pct=np.zeros(K),
+                target_mbps=np.full(K, 20.0), tol_mbps=np.full(K, 5.0),
+                capacity_mbps=np.full(K, 99.0), actor=[{"t_obs_s": k * 0.005} for k in range(K)])
+    a = np.full(K, 20.0)
+    a[0:20:2] = 26.0
+    b = np.full(K, 20.0)
+    b[0:10] = 26.0
+    ma, mb = metrics(RunSeries(thr_mbps=a, **base)), metrics(RunSeries(thr_mbps=b, **base))
+    # the mean iteration count rewards A (1 vs 10) ...
+    assert ma["iterations_mean"] == 1.0 and mb["iterations_mean"] == 10.0
+    # ... time outside the band does not: 10 ticks of 200 = 3 s per minute for both
+    assert ma["out_of_band_s_per_min"] == pytest.approx(3.0)
+    assert mb["out_of_band_s_per_min"] == pytest.approx(3.0)
+    # merged within 1 s, A is one episode from tick 0 to tick 19: 19 decisions, B 10
+    assert ma["merged_iterations_mean"] == 19.0 and mb["merged_iterations_mean"] == 10.0
+    assert ma["enforcements_per_min"] == pytest.approx(10 / (K * 0.005 / 60))
+    assert ma["merged_per_min"] == mb["merged_per_min"] == pytest.approx(60.0)
+
+
 def test_live_and_results_metrics_agree(tmp_path):
     sc = step_channel(duration_s=6.0, latency="profile:gpt-4o")
     res = simran.run_scenario(sc, tmp_path / "r.h5")
     live = {k[6:]: v for k, v in res.summary.items() if k.startswith("type1.")}
     post = metrics(series_from_results(simran.load_results(res.results_path)))
+    post = {k: v for k, v in post.items() if k not in UNGAMEABLE}     # not in the summary
     assert live.keys() == post.keys() and live["enforcements"] > 5
     for k in live:
         assert live[k] == pytest.approx(post[k], nan_ok=True), k

@@ -35,6 +35,19 @@ Definitions (papers/004 §5.1.3 names the columns, not their formulas; these are
 ``on_time`` / ``late`` / ``dropped``
     Those decisions within / beyond the loop budget, and the late ones discarded
     (``late = "drop"``).
+``out_of_band_s_per_min``
+    Time outside the band per minute of intent [s/min]: 60 × the share of ticks with an intent
+    at which the band was reachable (capacity ≥ lower edge) and the throughput was outside it.
+    A controller that chatters at the band's edge spends that time outside the band, however
+    short each excursion is, so this cannot be improved by leaving the band more often for
+    shorter spells (the iteration count can: it is a mean over excursions).
+``enforcements_per_min``
+    Enforcements per minute of intent.
+``merged_per_min``, ``merged_iterations_mean``
+    Enforcements merged within a hold-off of ``HOLD_OFF_S`` (1 s): an enforcement that starts
+    less than the hold-off after the previous one ended continues it. The merged episode's
+    iterations are the actor's decisions from its first tick to its last — so 50 one-tick
+    excursions in a second are one episode of ≥ 50 iterations, not 50 of one.
 ``llm_invocations``, ``rejected``, ``fallbacks``
     Backend calls (including the scripted rule behind the same interface), replies rejected by
     validation, and calls answered by the fallback backend.
@@ -54,6 +67,12 @@ ACTOR_KINDS = ("pcontrol", "bo_quota", "qlearning_quota", "llm_quota")
 """Agent kinds that set the slice's quota themselves."""
 WARMUP = 3
 """Enforcements left out of ``iterations_steady`` (one cluster of the meta-tuner)."""
+HOLD_OFF_S = 1.0
+"""Enforcements closer than this [s] are merged into one (``merged_*`` metrics)."""
+UNGAMEABLE = ("out_of_band_s_per_min", "enforcements_per_min", "merged_per_min",
+              "merged_iterations_mean")
+"""Metrics added in issue 20; left out of the run summary (:func:`live_metrics`) so the
+results files of shipped scenarios stay as they were — the evaluation tables carry them."""
 
 
 @dataclass
@@ -283,6 +302,12 @@ def metrics(series: RunSeries) -> dict[str, float]:
     calls = [r for r in series.slow if r["kind"] in ("kp_meta_tuner", "llm_quota")
              and r.get("prompt_hash")]
     kps = [k for _, k, _ in series.kp]
+    minutes = float(ok.sum()) * tick_s / 60.0
+    feasible = (series.capacity_mbps[ok] >= (series.target_mbps - series.tol_mbps)[ok]
+                if series.capacity_mbps is not None else np.ones(err.size, bool))
+    merged = merge_enforcements(eps, round(HOLD_OFF_S / tick_s))
+    m_iters = [int(np.searchsorted(obs_k, k1) - np.searchsorted(obs_k, k0)) for k0, k1 in merged]
+    per_min = (lambda n: n / minutes) if minutes > 0 else (lambda n: math.nan)
     return {
         "rmse_mbps": _rms(err), "rmse_band_mbps": _rms(out_of_band),
         "in_band_pct": 100.0 * float(np.mean(out_of_band == 0)) if err.size else math.nan,
@@ -306,7 +331,24 @@ def metrics(series: RunSeries) -> dict[str, float]:
         "fallbacks": float(sum(bool(r["fallback_reason"]) for r in calls)),
         "kp_changes": float(max(len(kps) - 1, 0)),
         "kp_final": float(kps[-1]) if kps else math.nan,
+        "out_of_band_s_per_min": (60.0 * float(np.mean((out_of_band > 0) & feasible))
+                                  if err.size else math.nan),
+        "enforcements_per_min": per_min(len(eps)),
+        "merged_per_min": per_min(len(merged)),
+        "merged_iterations_mean": float(np.mean(m_iters)) if m_iters else math.nan,
     }
+
+
+def merge_enforcements(eps, hold_off_ticks: int) -> list[tuple[int, int]]:
+    """Merge enforcements (k0, k1, …) that start fewer than ``hold_off_ticks`` after the
+    previous one ended; returns (first k0, last k1) of each merged episode, in order."""
+    out: list[list[int]] = []
+    for k0, k1, *_ in eps:
+        if out and k0 - out[-1][1] < hold_off_ticks:
+            out[-1][1] = max(out[-1][1], k1)
+        else:
+            out.append([k0, k1])
+    return [(a, b) for a, b in out]
 
 
 def _rms(x: np.ndarray) -> float:
@@ -323,4 +365,5 @@ def live_metrics(ctx, controller=None, prefix: str = "type1.") -> dict[str, floa
         return {}
     name = getattr(controller, "slice", None)
     cell = getattr(controller, "cell", 0)
-    return {prefix + k: v for k, v in metrics(series_from_ctx(ctx, name, cell)).items()}
+    return {prefix + k: v for k, v in metrics(series_from_ctx(ctx, name, cell)).items()
+            if k not in UNGAMEABLE}
