@@ -13,7 +13,7 @@ import agents.symbiotic  # noqa: F401  (registers the agent kinds)
 import simran
 from agents.symbiotic.metatuner import heuristic_kp, memory_table
 from agents.symbiotic.metrics import (
-    UNGAMEABLE,
+    EVAL_ONLY,
     RunSeries,
     enforcements,
     metrics,
@@ -395,7 +395,7 @@ def test_live_and_results_metrics_agree(tmp_path):
     res = simran.run_scenario(sc, tmp_path / "r.h5")
     live = {k[6:]: v for k, v in res.summary.items() if k.startswith("type1.")}
     post = metrics(series_from_results(simran.load_results(res.results_path)))
-    post = {k: v for k, v in post.items() if k not in UNGAMEABLE}     # not in the summary
+    post = {k: v for k, v in post.items() if k not in EVAL_ONLY}     # not in the summary
     assert live.keys() == post.keys() and live["enforcements"] > 5
     for k in live:
         assert live[k] == pytest.approx(post[k], nan_ok=True), k
@@ -463,3 +463,31 @@ def test_tuner_without_a_controller_fails_clearly(tmp_path):
     sc = scenario(const_traces(tmp_path), "c11", [pcontrol(0.1), tuner(controller="nope")])
     with pytest.raises(simran.SimranError, match="no pcontrol agent named 'nope'"):
         run(sc)
+
+
+def test_skip_fixed_skips_and_counts_calls_that_cannot_change_kp(tmp_path):
+    # CQI 7 (c = 0.45 Mbit/s per %): even Kp = 0.5 is slow (ι̅ > τ), so the scripted rule keeps
+    # pushing up; with kp_max = 0.5 it is clipped to 0.5 from the 2nd call on: fixed outcome
+    def go(skip):
+        sc = scenario(const_traces(tmp_path), "c7", [pcontrol(0.1), tuner(kp_max=0.5,
+                                                                            skip_fixed=skip)],
+                      duration_s=12.0, events=[
+                          {"at_s": 0.25 * i, "action": "set_intent", "slice": "vehicle",
+                           "value": [10.0, 30.0][i % 2], "tolerance": 2.0} for i in range(48)])
+        return run(sc)
+    plain, skip = go(False), go(True)
+    calls = [[r for r in tuner_rows(s) if r["prompt_hash"]] for s in (plain, skip)]
+    fixed = [r for r in tuner_rows(skip) if r["note"].startswith("fixed outcome")]
+    tun = skip.agents[1]
+    assert len(fixed) == tun.skipped_fixed > 0
+    assert skip.summary()["agent.tuner.skipped_fixed"] == tun.skipped_fixed
+    assert "agent.tuner.skipped_fixed" not in plain.summary()
+    # every skipped cluster sat at the cap with the rule answering the cap: the plain run's
+    # calls there "changed" Kp from 0.5 to 0.5
+    assert all(r["latency_ms"] == 0 for r in fixed)
+    assert len(calls[1]) < len(calls[0])
+    same = [r for r in calls[0] if "Kp 0.5 -> 0.5" in r["note"]]
+    assert len(same) > 0
+    assert skip.agents[0].kp == plain.agents[0].kp == 0.5
+    m = metrics(series_from_sim(skip, "vehicle"))
+    assert m["llm_skipped"] == tun.skipped_fixed

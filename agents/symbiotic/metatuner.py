@@ -38,6 +38,18 @@ Scripted policy (the ``scripted`` backend and fallback; a real baseline, labelle
     steps: 0.3 → 0.7 → 1.1 → 1.5, 0.1 → 0.5 → 0.9), result clipped to [kp_min, kp_max] and
     rounded to 0.1.
 
+Calls whose outcome is fixed (issue 20, ``skip_fixed``)
+    Once Kp sits at ``kp_max`` and the rule pushes further up (or at ``kp_min`` and it pushes
+    further down), the scripted rule's answer is the current gain, clipped: the call cannot
+    change anything, yet without this option the tuner still "asks" (8–25 times a route on the
+    78-vehicle set), charges its latency and re-applies the same gain (which restarts the
+    controller's cluster). With ``skip_fixed = true`` such a cluster is logged as a decision
+    without a call (note "fixed outcome"), costs no latency, and is counted
+    (``skipped_fixed``; ``agent.<name>.skipped_fixed`` in the run summary). The paper's loop has
+    no reason to call then — its prompt allows only [kp_min, kp_max] — except that a language
+    model might reverse where the rule would not; that is why it is an option for model
+    backends too, default off (results unchanged).
+
 Valid by construction (issue 15)
     When a model answers (any backend but ``scripted``), the reply schema's ``Kp`` is an
     ``enum`` of the gains the prompt allows — kp_min … kp_max on the 0.1 grid — which the
@@ -117,7 +129,8 @@ class KpMetaTuner(LLMAgent):
     ``profile:llama3.2:3b``). ``params``: ``controller`` (agent name; default the first
     ``pcontrol``), ``tau`` (2), ``memory`` (10), ``kp_step`` (0.4), ``kp_min`` (0.1),
     ``kp_max`` (stability bound rounded down to 0.1), ``target_kpi`` (1.7, the target of the
-    paper's Listing 4 log), ``on_reject`` (``"keep"`` | ``"policy"``), ``max_tokens`` (24).
+    paper's Listing 4 log), ``on_reject`` (``"keep"`` | ``"policy"``), ``max_tokens`` (24),
+    ``skip_fixed`` (false: see the module docstring).
     """
 
     def __init__(self, ctx):
@@ -143,6 +156,8 @@ class KpMetaTuner(LLMAgent):
         self.controller: PController | None = None
         self.cluster = None
         self.skipped_busy = 0
+        self.skip_fixed = bool(p.get("skip_fixed", False))
+        self.skipped_fixed = 0
         self._wake = None
         super().__init__(ctx)
 
@@ -179,7 +194,24 @@ class KpMetaTuner(LLMAgent):
             note = (f"mean iterations {c.mean_iterations:.2f} <= tau {self.tau:g} under Kp "
                     f"{c.kp:g}: no call")
             return self._commit(t0, 0, Decision(note=note), 0.0)
+        if self.skip_fixed:
+            edge = ("cap" if c.kp >= self.kp_max - 1e-9 else
+                    "floor" if c.kp <= self.kp_min + 1e-9 else None)
+            rule = heuristic_kp(self.memory, self.kp_step, self.kp_min, self.kp_max)
+            if edge is not None and abs(rule - c.kp) < 1e-9:
+                self.skipped_fixed += 1
+                note = (f"fixed outcome: Kp {c.kp:g} at the range's {edge} and the rule pushes "
+                        f"further (mean iterations {c.mean_iterations:.2f}): no call")
+                return self._commit(t0, 0, Decision(note=note), 0.0)
         return super().step(t0)
+
+    def summary_metrics(self) -> dict[str, float]:
+        """The model metrics of :class:`~agents.base.LLMAgent`, and the calls skipped because
+        their outcome was fixed (only with ``skip_fixed``)."""
+        out = super().summary_metrics()
+        if self.skip_fixed:
+            out[f"agent.{self.name}.skipped_fixed"] = float(self.skipped_fixed)
+        return out
 
     # -- LLMAgent ------------------------------------------------------------------------------
     def messages(self, obs):

@@ -51,6 +51,9 @@ Definitions (papers/004 §5.1.3 names the columns, not their formulas; these are
 ``llm_invocations``, ``rejected``, ``fallbacks``
     Backend calls (including the scripted rule behind the same interface), replies rejected by
     validation, and calls answered by the fallback backend.
+``llm_skipped``
+    Meta-tuner calls skipped because their outcome was fixed (``skip_fixed``, Kp at the
+    range's edge and the rule pushing further).
 """
 
 from __future__ import annotations
@@ -71,6 +74,9 @@ HOLD_OFF_S = 1.0
 """Enforcements closer than this [s] are merged into one (``merged_*`` metrics)."""
 UNGAMEABLE = ("out_of_band_s_per_min", "enforcements_per_min", "merged_per_min",
               "merged_iterations_mean")
+"""Metrics that do not reward chattering (issue 20, module docstring)."""
+EVAL_ONLY = (*UNGAMEABLE, "llm_skipped", "episodes", "episode_iterations_mean",
+             "episode_unconverged")
 """Metrics added in issue 20; left out of the run summary (:func:`live_metrics`) so the
 results files of shipped scenarios stay as they were — the evaluation tables carry them."""
 
@@ -327,6 +333,8 @@ def metrics(series: RunSeries) -> dict[str, float]:
         "late": float(sum(not bool(r["on_time"]) for r in slow)),
         "dropped": float(sum(r["status"] == "dropped_late" for r in slow)),
         "llm_invocations": float(len(calls)),
+        "llm_skipped": float(sum(str(r.get("note", "")).startswith("fixed outcome")
+                                 for r in series.slow)),
         "rejected": float(sum(str(r["validation"]) != "ok" for r in calls)),
         "fallbacks": float(sum(bool(r["fallback_reason"]) for r in calls)),
         "kp_changes": float(max(len(kps) - 1, 0)),
@@ -366,4 +374,4 @@ def live_metrics(ctx, controller=None, prefix: str = "type1.") -> dict[str, floa
     name = getattr(controller, "slice", None)
     cell = getattr(controller, "cell", 0)
     return {prefix + k: v for k, v in metrics(series_from_ctx(ctx, name, cell)).items()
-            if k not in UNGAMEABLE}
+            if k not in EVAL_ONLY}
