@@ -491,3 +491,45 @@ def test_skip_fixed_skips_and_counts_calls_that_cannot_change_kp(tmp_path):
     assert skip.agents[0].kp == plain.agents[0].kp == 0.5
     m = metrics(series_from_sim(skip, "vehicle"))
     assert m["llm_skipped"] == tun.skipped_fixed
+
+
+def test_episode_metrics_count_decisions_from_each_intent_change_to_the_band():
+    from agents.symbiotic.metrics import episode_metrics
+
+    K = 12
+    tgt = np.array([20, 20, 20, 20, 40, 40, 40, 40, 10, 10, 10, 10], float)
+    thr = np.array([0, 10, 18, 20, 41, 40, 40, 40, 30, 30, 30, 30], float)
+    s = RunSeries(tick_ms=5.0, t_s=np.arange(K) * 0.005, thr_mbps=thr, quota_pct=np.zeros(K),
+                  target_mbps=tgt, tol_mbps=np.full(K, 5.0),
+                  capacity_mbps=np.full(K, 99.0), actor=[{"t_obs_s": k * 0.005}
+                                                         for k in range(K)])
+    # episode 1: in band at tick 2 → 2 decisions; episode 2: in band at once → 0;
+    # episode 3: never → its 4 decisions, unconverged
+    assert episode_metrics(s) == {"episodes": 3.0, "episode_iterations_mean": 2.0,
+                                  "episode_unconverged": 1.0}
+    s.capacity_mbps[8] = 1.0                 # band out of reach at episode 3's start: left out
+    assert episode_metrics(s)["episodes"] == 2.0
+
+
+def test_episode_protocol_events_are_seeded_and_restart_the_quota():
+    from agents.symbiotic.evaluate import EPISODE_TARGETS_MBPS, episode_events, scenario_data
+
+    ev = episode_events(5.0, 1.0, seed=3)
+    assert ev == episode_events(5.0, 1.0, seed=3) != episode_events(5.0, 1.0, seed=4)
+    assert [e["at_s"] for e in ev] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    lo, hi = EPISODE_TARGETS_MBPS
+    assert all(lo <= e["value"] <= hi for e in ev if e["action"] == "set_intent")
+    assert all(0 <= e["value"] <= 100 for e in ev if e["action"] == "set_slice_quota")
+    d = scenario_data("pcontrol_tuned", str(REPO / "datasets" / "synthetic_78.h5"), "veh_01",
+                      3.0, 270.0, 2, protocol="episodes", bler=True)
+    sc = simran.Scenario.from_dict(d, base_dir=REPO / "scenarios")
+    assert sc.network.link.bler and len(sc.events) == 6
+    sim = run(sc)
+    m = metrics(series_from_sim(sim, "vehicle"))
+    assert m["episodes"] >= 2 and m["episode_iterations_mean"] >= 0
+    # the controller took each restarted quota over as its PRB_current: at every episode's
+    # first tick the slice's quota is the drawn one
+    q = series_from_sim(sim, "vehicle").quota_pct
+    for e in d["events"]:
+        if e["action"] == "set_slice_quota":
+            assert q[round(e["at_s"] / 0.005)] == pytest.approx(e["value"])

@@ -72,9 +72,43 @@ def window_offset_s(traces, trace_id: str, duration_s: float, window: str) -> fl
     return float(max(0.0, math.floor((dur - duration_s) / 2)))
 
 
+EPISODE_TARGETS_MBPS = (10.0, 60.0)
+"""Range of the uniformly drawn intent targets of the episode protocol [Mbit/s]."""
+
+
+def episode_events(duration_s: float, episode_s: float, seed: int, tol_mbps: float = 5.0,
+                   slice_name: str = "vehicle") -> list[dict]:
+    """Scenario events of the intent-episode protocol (papers/004 Fig. 3, Listing 4).
+
+    Every ``episode_s`` seconds a new intent (target uniform in :data:`EPISODE_TARGETS_MBPS`,
+    ± ``tol_mbps``) and the slice's PRB share restarted at a value uniform in [0, 100] % (the
+    controller takes an externally set quota over as its PRB_current). Drawn from
+    ``numpy.random.default_rng([seed, 20])``: the same episodes for every method on a route.
+    """
+    rng = np.random.default_rng([seed, 20])
+    n = max(1, math.ceil(duration_s / episode_s - 1e-9))
+    lo, hi = EPISODE_TARGETS_MBPS
+    out = []
+    for i in range(n):
+        at = round(i * episode_s, 6)
+        target, quota = float(rng.uniform(lo, hi)), float(rng.uniform(0.0, 100.0))
+        out.append({"at_s": at, "action": "set_intent", "slice": slice_name,
+                    "value": round(target, 3), "tolerance": tol_mbps})
+        out.append({"at_s": at, "action": "set_slice_quota", "slice": slice_name,
+                    "value": round(quota, 3)})
+    return out
+
+
 def scenario_data(method: str, trace_file: str, trace_id: str, duration_s: float,
-                  offset_s: float, seed: int, base: Path = BASE, ue_kpis: bool = False) -> dict:
-    """The raw scenario document of one run (base scenario + method + route)."""
+                  offset_s: float, seed: int, base: Path = BASE, ue_kpis: bool = False,
+                  protocol: str = "excursions", episode_s: float = 1.0, bler: bool = False,
+                  skip_fixed: bool = False) -> dict:
+    """The raw scenario document of one run (base scenario + method + route).
+
+    ``protocol = "episodes"`` replaces the scenario's single intent by :func:`episode_events`;
+    ``bler`` turns on block errors, HARQ and OLLA (``[network.link]``, defaults);
+    ``skip_fixed`` sets the meta-tuner's option of that name.
+    """
     from agents.symbiotic.methods import method_agents
     from simran.scenario import apply_overrides, read_toml
 
@@ -84,10 +118,20 @@ def scenario_data(method: str, trace_file: str, trace_id: str, duration_s: float
     trace = {"file": os.path.relpath(Path(trace_file).resolve(), base.resolve().parent),
              "ids": [trace_id], "offset_s": offset_s, "end": "loop", "sampling": "hold",
              "cell": 0}
-    return apply_overrides(data, {
-        "name": method, "simulation.duration_s": duration_s, "simulation.seed": seed,
-        "ue_groups.0.trace": trace, "agents": method_agents(method),
-        "output.ue_kpis": ue_kpis})
+    agents = method_agents(method)
+    if skip_fixed:
+        for a in agents:
+            if a["kind"] == "kp_meta_tuner":
+                a["params"]["skip_fixed"] = True
+    over = {"name": method, "simulation.duration_s": duration_s, "simulation.seed": seed,
+            "ue_groups.0.trace": trace, "agents": agents, "output.ue_kpis": ue_kpis}
+    if protocol == "episodes":
+        over["events"] = episode_events(duration_s, episode_s, seed)
+    elif protocol != "excursions":
+        raise ValueError(f"unknown protocol {protocol!r}: excursions or episodes")
+    if bler:
+        over["network.link"] = {"bler": True}
+    return apply_overrides(data, over)
 
 
 def run_task(task: dict) -> dict:
@@ -99,7 +143,8 @@ def run_task(task: dict) -> dict:
     from simran.simulation import Simulation
 
     data = scenario_data(task["method"], task["traces"], task["route"], task["duration_s"],
-                         task["offset_s"], task["seed"], ue_kpis=task.get("keep_series", False))
+                         task["offset_s"], task["seed"], ue_kpis=task.get("keep_series", False),
+                         **{k: task[k] for k in VARIANT if k in task})
     sc = Scenario.from_dict(data, source=task["method"], base_dir=BASE.parent)
     sim = Simulation(sc)
     t0 = time.perf_counter()
@@ -141,17 +186,29 @@ def route_seed(traces, route: str, seed: int) -> int:
     return int(seed) + load_trace_set(traces).ids.index(route)
 
 
-def tasks(traces, methods, routes, duration_s, window, seed, plot_route=None) -> list[dict]:
-    """One task per method × route (same seed and window for every method on a route)."""
+VARIANT = ("protocol", "episode_s", "bler", "skip_fixed")
+"""Task keys of the issue-20 variants (absent = today's protocol, no block errors)."""
+_VARIANT_DEFAULTS = {"protocol": "excursions", "episode_s": 1.0, "bler": False,
+                     "skip_fixed": False}
+
+
+def tasks(traces, methods, routes, duration_s, window, seed, plot_route=None,
+          **variant) -> list[dict]:
+    """One task per method × route (same seed and window for every method on a route);
+    ``variant``: ``protocol``, ``episode_s``, ``bler``, ``skip_fixed`` (only non-defaults are
+    kept, so the keys of today's runs do not change)."""
     offsets = {r: window_offset_s(traces, r, duration_s, window) for r in routes}
     seeds = {r: route_seed(traces, r, seed) for r in routes}
+    var = {k: v for k, v in variant.items() if v != _VARIANT_DEFAULTS[k]}
     return [{"method": m, "traces": str(traces), "route": r, "duration_s": duration_s,
-             "offset_s": offsets[r], "seed": seeds[r], "keep_series": r == plot_route}
+             "offset_s": offsets[r], "seed": seeds[r], "keep_series": r == plot_route, **var}
             for r in routes for m in methods]            # route-major: any prefix is usable
 
 
 def _key(t: dict) -> str:
-    return json.dumps([t["method"], t["route"], t["duration_s"], t["offset_s"], t["seed"]])
+    base = [t["method"], t["route"], t["duration_s"], t["offset_s"], t["seed"]]
+    var = {k: t[k] for k in VARIANT if k in t}
+    return json.dumps(base + [var] if var else base)
 
 
 def _to_json(row: dict) -> str:
@@ -407,6 +464,15 @@ def main(argv=None) -> int:
     ap.add_argument("--campaign", default=None, help="compute the table from a campaign folder")
     ap.add_argument("--from-checkpoint", action="store_true",
                     help="build the table from OUT/runs.jsonl only (run nothing)")
+    ap.add_argument("--protocol", choices=["excursions", "episodes"], default="excursions",
+                    help="excursions: one intent, enforcements = band excursions (default); "
+                    "episodes: a new random intent and PRB share every --episode-s (papers/004 "
+                    "Fig. 3, Listing 4)")
+    ap.add_argument("--episode-s", type=float, default=1.0)
+    ap.add_argument("--bler", action="store_true",
+                    help="block errors, HARQ and OLLA on ([network.link] bler = true)")
+    ap.add_argument("--skip-fixed", action="store_true",
+                    help="the meta-tuner skips calls whose outcome is fixed")
     a = ap.parse_args(argv)
     from agents.symbiotic.methods import expand_methods
 
@@ -431,7 +497,9 @@ def main(argv=None) -> int:
         routes = route_ids(a.traces, a.routes, a.ids)
         out.mkdir(parents=True, exist_ok=True)
         rows = run_all(tasks(a.traces, methods, routes, a.duration_s, a.window, a.seed,
-                             plot_route=None if a.no_plots else routes[0]), a.workers,
+                             plot_route=None if a.no_plots else routes[0],
+                             protocol=a.protocol, episode_s=a.episode_s, bler=a.bler,
+                             skip_fixed=a.skip_fixed), a.workers,
                        checkpoint=out / "runs.jsonl")
         series = {r["method"]: r.pop("series") for r in rows if "series" in r}
         runs = pd.DataFrame(rows).drop(columns=["key"])

@@ -51,6 +51,9 @@ Definitions (papers/004 §5.1.3 names the columns, not their formulas; these are
 ``llm_invocations``, ``rejected``, ``fallbacks``
     Backend calls (including the scripted rule behind the same interface), replies rejected by
     validation, and calls answered by the fallback backend.
+``episodes``, ``episode_iterations_mean``, ``episode_unconverged``
+    The intent-episode protocol's iterations (:func:`episode_metrics`): decisions from each
+    intent change to the first tick in the band.
 ``llm_skipped``
     Meta-tuner calls skipped because their outcome was fixed (``skip_fixed``, Kp at the
     range's edge and the rule pushing further).
@@ -344,7 +347,43 @@ def metrics(series: RunSeries) -> dict[str, float]:
         "enforcements_per_min": per_min(len(eps)),
         "merged_per_min": per_min(len(merged)),
         "merged_iterations_mean": float(np.mean(m_iters)) if m_iters else math.nan,
+        **episode_metrics(series, obs_k),
     }
+
+
+def episode_metrics(series: RunSeries, obs_k: np.ndarray | None = None) -> dict[str, float]:
+    """Iterations per intent episode (papers/004 Fig. 3, Listing 4: "Episode i with PRB = …,
+    Intent Throughput = …, P-Control converged in n steps").
+
+    An episode starts at every tick whose intent (target or tolerance) differs from the previous
+    tick's, and lasts to the next such tick. Its iterations are the actor's decisions from its
+    first tick to the first tick inside the band (0 when the restart lands in the band); an
+    episode that never reaches the band counts all its decisions and as unconverged; an episode
+    whose band is out of reach at its start (capacity < lower edge) is left out.
+    """
+    tgt, tol, thr = series.target_mbps, series.tol_mbps, series.thr_mbps
+    if obs_k is None:
+        tick_s = series.tick_ms / 1e3
+        obs_k = np.sort(np.rint(np.array([r["t_obs_s"] for r in series.actor], float)
+                                / tick_s).astype(np.int64))
+    ok = np.isfinite(tgt)
+    change = ok.copy()
+    change[1:] &= ~((tgt[1:] == tgt[:-1]) & (tol[1:] == tol[:-1]))
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], tgt.size)
+    inside = np.abs(thr - tgt) <= tol
+    cap = series.capacity_mbps
+    iters, unconv = [], 0
+    for e0, e1 in zip(starts, ends):
+        if cap is not None and cap[e0] < tgt[e0] - tol[e0]:
+            continue
+        hit = np.flatnonzero(inside[e0:e1])
+        k_in = e0 + int(hit[0]) if hit.size else e1
+        unconv += not hit.size
+        iters.append(int(np.searchsorted(obs_k, k_in) - np.searchsorted(obs_k, e0)))
+    return {"episodes": float(len(iters)),
+            "episode_iterations_mean": float(np.mean(iters)) if iters else math.nan,
+            "episode_unconverged": float(unconv)}
 
 
 def merge_enforcements(eps, hold_off_ticks: int) -> list[tuple[int, int]]:
