@@ -44,6 +44,7 @@ One model per process
 
 from __future__ import annotations
 
+import atexit
 import glob
 import importlib.util
 import math
@@ -198,11 +199,27 @@ def _load(path: Path) -> Any:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             import llama_cpp
 
+            if not _MODELS:
+                atexit.register(_close_models)
             _MODELS[key] = llama_cpp.Llama(
                 model_path=key, n_ctx=N_CTX, n_threads=N_THREADS,
                 n_threads_batch=N_THREADS_BATCH, seed=SEED, verbose=False)
             _CALL_LOCKS[key] = threading.Lock()
         return _MODELS[key]
+
+
+def _close_models() -> None:
+    """Free the cached models while the interpreter is still whole (at exit, llama_cpp's own
+    ``__del__`` would otherwise run after its module globals are gone and print a traceback)."""
+    with _MODELS_LOCK:
+        for m in _MODELS.values():
+            close = getattr(m, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - best effort at exit
+                    pass
+        _MODELS.clear()
 
 
 class EmbeddedBackend:
