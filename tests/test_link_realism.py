@@ -138,3 +138,62 @@ def test_trace_ues_get_noisy_throughput():
     s = sim.summary()
     # trace UEs sit at their CQI's threshold: BLER 0.1 there, OLLA keeps it near the target
     assert 0.05 < s["link.bler_first_tx"] < 0.15
+
+
+# ------------------------------------------------------------------ soft LOS (TR 38.901 §7.6.3.3)
+def test_soft_los_state_formula_and_limits():
+    from scipy.special import erfinv
+
+    from simran.radio.channel import los_from_field, soft_los_state
+
+    lam = 299_792_458.0 / 3.5e9                       # 8.57 cm at 3.5 GHz
+    rng = np.random.default_rng(0)
+    x, p = rng.normal(size=200), rng.uniform(0.01, 0.99, 200)
+    # eq. 7.6-18 with G = −x: 1/2 + arctan(√(20/λ)·(G + √2·erfinv(2p − 1)))/π
+    want = 0.5 + np.arctan(np.sqrt(20 / lam) * (-x + np.sqrt(2) * erfinv(2 * p - 1))) / np.pi
+    got = soft_los_state(x, p, lam)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # > ½ exactly where the hard state is LOS; the hard state as λ → 0; ½ on the boundary
+    assert np.array_equal(got > 0.5, los_from_field(x, p))
+    np.testing.assert_array_equal(np.rint(soft_los_state(x, p, 1e-12)), los_from_field(x, p))
+    assert soft_los_state(0.0, 0.5, lam) == pytest.approx(0.5)
+    assert soft_los_state(0.0, 1.0, lam) == 1.0 and soft_los_state(0.0, 0.0, lam) == 0.0
+
+
+def test_soft_los_blends_the_gain_and_is_off_by_default():
+    from simran.radio import antenna
+    from simran.radio.channel import (
+        los_probability,
+        pathloss_db,
+        shadow_sigma_db,
+        soft_los_state,
+    )
+
+    base = ["simulation.duration_s=0.1", "agents.0.backend=scripted", "network.rings=0",
+            "network.sectors=1"]
+    hard = Simulation(load_scenario("scenarios/quickstart.toml", overrides=base))
+    soft = Simulation(load_scenario("scenarios/quickstart.toml",
+                                    overrides=[*base, "network.los_soft=true"]))
+    assert "los_soft" not in json.loads(hard.scenario.to_json())["network"]
+    assert np.array_equal(hard.los, soft.los)          # same streams, same hard state
+    # oracle: g = G_ant − [s·(PL_LOS + σ_LOS·f) + (1 − s)·(PL_NLOS + σ_NLOS·f)]  (dB blend)
+    r, n = soft.radio, soft.scenario.network
+    _, _, d2d, _ = antenna.angles(r.topo.cell_xy, r.topo.cell_azimuth_deg, r.bs_height_m,
+                                  soft.ue_xy, n.ue_height_m)
+    x, f = r._los_field.sample(soft.ue_xy), r._sf_field.sample(soft.ue_xy)
+    s = soft_los_state(x, los_probability(n.scenario, d2d, n.ue_height_m),
+                       299_792_458.0 / (n.carrier_ghz * 1e9))
+    loss_l = (pathloss_db(n.scenario, True, d2d, n.carrier_ghz, r.bs_height_m, n.ue_height_m)
+              + shadow_sigma_db(n.scenario, True) * f)
+    loss_n = (pathloss_db(n.scenario, False, d2d, n.carrier_ghz, r.bs_height_m, n.ue_height_m)
+              + shadow_sigma_db(n.scenario, False) * f)
+    g_ant = n.antenna.max_gain_dbi
+    np.testing.assert_allclose(soft.gain_db, g_ant - (s * loss_l + (1 - s) * loss_n),
+                               atol=1e-9)
+    # the hard gain is one of the two ends; the soft one lies between them, closer to the
+    # hard one (s > ½ exactly on LOS links)
+    np.testing.assert_allclose(hard.gain_db, g_ant - np.where(hard.los, loss_l, loss_n),
+                               atol=1e-9)
+    lo, hi = g_ant - np.maximum(loss_l, loss_n), g_ant - np.minimum(loss_l, loss_n)
+    assert np.all((soft.gain_db >= lo - 1e-9) & (soft.gain_db <= hi + 1e-9))
+    assert np.all(np.abs(soft.gain_db - hard.gain_db) <= 0.5 * (hi - lo) + 1e-9)

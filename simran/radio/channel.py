@@ -21,7 +21,7 @@ Modelling choices, stated once:
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from simran.errors import SimranError
 
@@ -331,6 +331,38 @@ def los_from_field(field_values, p_los) -> np.ndarray:
     ndarray of bool
     """
     return ndtr(np.asarray(field_values, dtype=float)) < np.asarray(p_los, dtype=float)
+
+
+def soft_los_state(field_values, p_los, wavelength_m: float) -> np.ndarray:
+    """Soft LOS state in [0, 1], TR 38.901 §7.6.3.3 (eq. 7.6-18 in V17.0.0).
+
+    .. math:: \\mathrm{LOS}_{soft} = \\frac12 + \\frac1π \\arctan\\Big(\\sqrt{20/λ}\\,
+              \\big(G + F(d)\\big)\\Big),
+              \\quad F(d) = \\sqrt2\\,\\mathrm{erf}^{-1}(2 P_{LOS}(d) − 1)
+
+    with G a spatially consistent standard Gaussian (the LOS-state field) and λ the wavelength
+    [m]. Here the field X of :func:`los_from_field` plays −G (same law), so that the soft state
+    is > ½ exactly where the hard state is LOS (X < Φ⁻¹(P_LOS) = F(d)), and tends to it as
+    λ → 0. The formula was read from a secondary source quoting the spec (radio-reference has
+    no copy of the clause: treat as [K]).
+
+    Parameters
+    ----------
+    field_values : array_like
+        The unit-variance LOS-state field at the UE (:meth:`CorrelatedField.sample`).
+    p_los : array_like
+        LOS probability (:func:`los_probability`).
+    wavelength_m : float
+        Carrier wavelength λ = c / f_c [m].
+
+    Returns
+    -------
+    ndarray of float in [0, 1]
+    """
+    f = ndtri(np.clip(np.asarray(p_los, dtype=float), 0.0, 1.0))      # √2·erfinv(2p − 1)
+    x = np.asarray(field_values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return 0.5 + np.arctan(np.sqrt(20.0 / wavelength_m) * (f - x)) / np.pi
 
 
 # ----------------------------------------------------------------------------------------------

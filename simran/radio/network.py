@@ -24,6 +24,9 @@ from simran.control import STATE_CODE
 from simran.radio import antenna, channel, link, topology
 from simran.units import db_to_lin
 
+SPEED_OF_LIGHT_M_S = 299_792_458.0
+"""c [m/s], for the wavelength λ = c / f_c of the soft LOS state."""
+
 DEFAULT_BS_HEIGHT_M = {"UMa": 25.0, "UMi": 10.0}
 
 
@@ -183,26 +186,57 @@ class RadioNetwork:
             d2d, field_rows = d2d[first], slice(None)
         else:
             field_rows = site
+        soft = None
         if n.los_model == "probabilistic":
             p = channel.los_probability(n.scenario, d2d, n.ue_height_m)
-            los = channel.los_from_field(self._los_field.sample(ue_xy)[field_rows], p)
+            x = self._los_field.sample(ue_xy)[field_rows]
+            los = channel.los_from_field(x, p)
+            if n.los_soft:
+                soft = channel.soft_los_state(x, p, SPEED_OF_LIGHT_M_S / (n.carrier_ghz * 1e9))
         else:
             los = np.full(d2d.shape, n.los_model == "los")
-        pl = channel.pathloss_db(n.scenario, los, d2d, n.carrier_ghz, self.bs_height_m,
-                                 n.ue_height_m)
-        sf = 0.0
-        if n.shadowing:
-            sf = (self._sf_field.sample(ue_xy)[field_rows]
-                  * channel.shadow_sigma_db(n.scenario, los))
+        if soft is not None:
+            pl, sf = self._soft_loss_db(soft, d2d, ue_xy, field_rows)
+        else:
+            pl = channel.pathloss_db(n.scenario, los, d2d, n.carrier_ghz, self.bs_height_m,
+                                     n.ue_height_m)
+            sf = 0.0
+            if n.shadowing:
+                sf = (self._sf_field.sample(ue_xy)[field_rows]
+                      * channel.shadow_sigma_db(n.scenario, los))
         if first is not None:
             los, pl = los[site], pl[site]
-            if n.shadowing:
+            if n.shadowing and soft is None:      # the soft path folds shadowing into pl
                 sf = sf[site]
         self.gain_db = g_ant - pl - sf
         self.gain_lin = db_to_lin(self.gain_db)
         self.los = los
         for a in (self.gain_db, self.gain_lin, self.los):
             a.flags.writeable = False       # replaced, never changed (sinr_db caches on them)
+
+    def _soft_loss_db(self, soft, d2d, ue_xy, field_rows):
+        """Path loss and shadowing [dB] blended by the soft LOS state (``los_soft``).
+
+        The LOS and NLOS losses of a link (each its own path loss, Table 7.4.1-1, and shadowing
+        σ_SF on the same field) are weighted in dB, L = s·L_LOS + (1 − s)·L_NLOS — the form of
+        the LOS-probability-weighted path loss PL = P_LOS·PL_LOS + (1 − P_LOS)·PL_NLOS [dB] used
+        in system-level practice, with the spatially consistent soft state s (TR 38.901
+        §7.6.3.3) in place of P_LOS. TR 38.901 uses s to combine the LOS and NLOS *channels*
+        of a link in transition; a blend of large-scale losses is simran's simplification (no
+        small-scale channel here). Not a power blend: the arctan's slow tails leave s ≈ 0.02
+        on typical NLOS links, and 2 % of a 20 dB stronger LOS power would lift them by ~5 dB;
+        in dB it is 0.4 dB. Returned as one loss (``pl``) and zero shadowing.
+        """
+        n = self.cfg
+        pl_l = channel.pathloss_db(n.scenario, True, d2d, n.carrier_ghz, self.bs_height_m,
+                                   n.ue_height_m)
+        pl_n = channel.pathloss_db(n.scenario, False, d2d, n.carrier_ghz, self.bs_height_m,
+                                   n.ue_height_m)
+        if n.shadowing:
+            f = self._sf_field.sample(ue_xy)[field_rows]
+            pl_l = pl_l + f * channel.shadow_sigma_db(n.scenario, True)
+            pl_n = pl_n + f * channel.shadow_sigma_db(n.scenario, False)
+        return soft * pl_l + (1.0 - soft) * pl_n, 0.0
 
     # ---------------------------------------------------------------------- measurements -----
     def tx_per_prb_mw(self) -> np.ndarray:

@@ -134,6 +134,10 @@ class NetworkConfig(_Model):
     los_model: Literal["probabilistic", "los", "nlos"] = Field(
         "probabilistic", description="LOS state: TR 38.901 Table 7.4.2-1 probability drawn with "
         "spatial consistency, or forced")
+    los_soft: bool = Field(
+        False, description="soft LOS/NLOS transitions (TR 38.901 §7.6.3.3 soft LOS state): LOS "
+        "and NLOS gains blended by the soft state instead of a ~20 dB step at each flip (only "
+        "with los_model = 'probabilistic')")
     antenna: AntennaConfig = Field(default_factory=AntennaConfig)
     link: LinkConfig = Field(default_factory=LinkConfig, description="block errors, HARQ, "
                              "OLLA ([network.link])")
@@ -157,6 +161,8 @@ class NetworkConfig(_Model):
         d = handler(self)
         if self.link == LinkConfig():
             d.pop("link", None)
+        if not self.los_soft:
+            d.pop("los_soft", None)
         return d
 
     @property
