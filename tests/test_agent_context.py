@@ -27,7 +27,7 @@ PUBLIC = {
     "ue_slice", "cqi_to_mcs", "rate_per_prb_mbps", "now_us", "now_s", "slice_index", "timeout",
     "event", "process", "observe", "submit", "send", "round", "peers", "peer", "kpi_history",
     "kpi_period_us", "decisions", "action_history", "trace_cqi", "index", "scenario_source",
-    "base_dir",
+    "base_dir", "scenario",
 }
 
 
@@ -72,6 +72,8 @@ def test_nothing_public_leads_to_the_kernel():
             assert not v.flags.writeable, n
     with pytest.raises(TypeError):
         ctx.params["k"] = 2                             # params are read-only
+    ctx.scenario.slices[0].quota_pct = 1.0              # a private copy: the run is untouched
+    assert sim.scenario.slices[0].quota_pct == 60.0
 
 
 def test_observation_arrays_are_read_only_and_per_ue_consistent():

@@ -63,10 +63,10 @@ def trace_problems(ctx) -> list[tuple[str, str]]:
     """
     from simran.traces.trace_set import load_trace_set
 
-    sc = getattr(getattr(ctx, "_sim", None), "scenario", None)
+    sc = ctx.scenario
     out = []
     dur = ctx.duration_us / 1e6
-    for i, g in enumerate(getattr(sc, "ue_groups", []) or []):
+    for i, g in enumerate(sc.ue_groups):
         if g.mobility != "trace":
             continue
         path = sc.resolve_path(g.trace.file)

@@ -21,15 +21,11 @@ from simran.units import US_PER_S
 
 
 def _scenario_agent_names(ctx):
-    sc = getattr(getattr(ctx, "_sim", None), "scenario", None)
-    if sc is None:
-        return None
-    return [a.name for a in sc.agents]
+    return [a.name for a in ctx.scenario.agents]
 
 
 def _tenant_slice(ctx, tenants):
-    sc = getattr(getattr(ctx, "_sim", None), "scenario", None)
-    for a in getattr(sc, "agents", []) or []:
+    for a in ctx.scenario.agents:
         if tenants and a.name == tenants[0]:
             return a.params.get("slice")
     return None

@@ -135,12 +135,16 @@ class AgentContext:
         The scenario file (or ``"<dict>"``), for error messages.
     base_dir : pathlib.Path
         The scenario file's folder: relative paths in ``params`` resolve against it.
+    scenario : simran.scenario.Scenario
+        The resolved scenario the run was built from — a private deep copy (the other agents'
+        entries, the UE groups, …: inputs, like the scenario file itself); changing it changes
+        nothing in the run.
     """
 
     __slots__ = ("_sim", "_agent", "name", "kind", "loop", "params", "cfg", "rng", "tick_us",
                  "tick_s", "duration_us", "n_cells", "n_slices", "n_ues", "n_prb", "slice_names",
                  "cell_site", "cell_sector", "ue_slice", "cqi_to_mcs", "rate_per_prb_mbps",
-                 "index", "scenario_source", "base_dir", "_bus", "_origin")
+                 "index", "scenario_source", "base_dir", "_bus", "_origin", "_scenario")
 
     def __init__(self, sim, cfg, bus: MessageBus, kind: str = "", index: int = 0):
         self._sim = sim
@@ -161,6 +165,14 @@ class AgentContext:
         self.cqi_to_mcs = _ro(sim.cqi_to_mcs)
         self.rate_per_prb_mbps = _ro(sim.cqi_bits_per_prb_tick / sim.tick_s / 1e6)
         self._origin = f"agent:{cfg.name}"
+        self._scenario = None
+
+    @property
+    def scenario(self):
+        """The resolved scenario (a deep copy made on first use; see the class docstring)."""
+        if self._scenario is None:
+            self._scenario = self._sim.scenario.model_copy(deep=True)
+        return self._scenario
 
     # -- clock ------------------------------------------------------------------------------
     @property
