@@ -87,3 +87,11 @@ def test_no_module_much_over_450_lines():
     big = {m: n for m, p in modules().items()
            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert big == {}, big
+
+
+def test_agents_never_reach_into_the_kernel():
+    """Agents use the AgentContext API, never its private kernel reference (``ctx._sim``)."""
+    bad = [f"{p.relative_to(REPO)}:{i}" for p in (REPO / "agents").rglob("*.py")
+           for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+           if "._sim" in line or '"_sim"' in line]
+    assert bad == []
