@@ -293,3 +293,14 @@ class ControlSurface:
             self._write("intent_tol_mbps", s, tol)
         return Verdict("accepted", "", {"slice": a.slice, "target_mbps": t,
                                         "tolerance_mbps": tol})
+
+
+def event_action(e) -> Action:
+    """The action of a scenario's ``[[events]]`` entry (:class:`simran.scenario.Event`)."""
+    if e.action == "set_slice_quota":
+        return SetSliceQuota(slice=e.slice, quota_pct=e.value, cell=e.cell)
+    if e.action == "set_cell_power":
+        return SetCellPower(power_dbm=e.value, cell=e.cell)
+    if e.action in ("cell_off", "cell_on", "cell_sleep"):
+        return SetCellState(state=e.action.split("_")[1], cell=e.cell)
+    return SetIntent(slice=e.slice, target_mbps=e.value, tolerance_mbps=e.tolerance or 0.0)

@@ -91,6 +91,20 @@ class SliceScheduler:
         self._kind_of: np.ndarray | None = None     # the ue_slice array _kind is for
         self._active_of: np.ndarray | None = None   # the read-only active array _all_active is for
         self._all_active = False
+        self.fixed_groups = False
+        """Set by the kernel when the serving cells can never change (every UE is a trace UE,
+        pinned to its cell): a UE alone in its group then stays alone, the averages are never
+        read, and they are not kept (:meth:`input_determined`)."""
+
+    def input_determined(self) -> bool:
+        """Whether :meth:`allocate` is a function of its arguments alone from now on: no
+        policy reads the throughput averages, or every UE is alone in its (cell, slice) group
+        for good (``fixed_groups``) under policies that give a lone UE ``min(budget, need)``.
+        The kernel then reuses a tick's allocation while its inputs are the same arrays."""
+        if self._groups_of is None:
+            return False                          # nothing allocated yet
+        return not self.uses_average or (self.fixed_groups and self._singleton
+                                         and self._lone_min)
 
     def allocate(self, serving: np.ndarray, ue_slice: np.ndarray, active: np.ndarray,
                  bits_per_prb: np.ndarray, demand_bits: np.ndarray, quota_pct: np.ndarray,
@@ -169,7 +183,8 @@ class SliceScheduler:
             # one pool per cell across slices with different policies: shared equally
             # (water-filling), so no policy's metric scale dominates another's
             alloc += water_fill(cgroup, self.C, spare, np.ones(U), left)
-        if self.uses_average:      # the averages are read only by PF / BET slices
+        if self.uses_average and not (self.fixed_groups and self._singleton and self._lone_min):
+            # the averages are read only by PF / BET slices with more than one UE in a group
             served_bps = alloc * bits_per_prb / tick_s
             avg = (1 - self.pf_beta) * self.avg_bps + self.pf_beta * served_bps
             self.avg_bps = avg if self._all_active else np.where(active, avg, self.avg_bps)

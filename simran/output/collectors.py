@@ -20,16 +20,26 @@ PENDING_TICKS = 256
 
 
 class _Acc:
-    """Running sums over one recording period."""
+    """Running sums over one recording period (views into the collector's one sum buffer)."""
 
-    def __init__(self, shape_map: dict[str, tuple]):
-        self.sums = {k: np.zeros(s) for k, s in shape_map.items()}
+    def __init__(self, sums: dict[str, np.ndarray]):
+        self.sums = sums
         self.n = 0
 
     def reset(self) -> None:
         for v in self.sums.values():
             v[...] = 0.0
         self.n = 0
+
+
+def _carve(buf: np.ndarray, shapes: dict[str, tuple]) -> tuple[dict[str, np.ndarray], int]:
+    """Views of consecutive parts of ``buf`` with the given shapes, and the length used."""
+    out, i = {}, 0
+    for k, shape in shapes.items():
+        n = math.prod(shape)
+        out[k] = buf[i:i + n].reshape(shape)
+        i += n
+    return out, i
 
 
 class Collector:
@@ -68,10 +78,21 @@ class Collector:
         self.ue_t_s = np.zeros(Ru)
         self.r = 0
         self.ru = 0
-        self._acc = _Acc({"cell_bits": (C,), "cell_prb": (C,), "power": (C,),
-                          "cs_bits": (C, S), "cs_prb": (C, S)})
-        self._uacc = _Acc({"bits": (U,), "sinr": (U,), "cqi": (U,), "prb": (U,),
-                           "active": (U,)})
+        # every per-tick sum is a view into one buffer, so a tick that repeats the previous
+        # one's arrays adds its contributions with one call (:meth:`on_tick`, ``repeat``)
+        shapes = {"cell_bits": (C,), "cell_prb": (C,), "power": (C,), "cs_bits": (C, S),
+                  "cs_prb": (C, S), "run_cs_bits": (C, S), "run_load": (C,), "ue_total": (U,),
+                  "u_bits": (U,), "u_sinr": (U,), "u_cqi": (U,), "u_prb": (U,), "u_active": (U,)}
+        self._sums = np.zeros(sum(math.prod(v) for v in shapes.values()))
+        v, _ = _carve(self._sums, shapes)
+        self._contrib_buf = np.zeros_like(self._sums)
+        self._contrib_views, _ = _carve(self._contrib_buf, shapes)
+        self._contrib: np.ndarray | None = None     # this tick's contributions, once repeated
+        self._last_args: tuple | None = None
+        self._acc = _Acc({k: v[k] for k in ("cell_bits", "cell_prb", "power", "cs_bits",
+                                             "cs_prb")})
+        self._uacc = _Acc({"bits": v["u_bits"], "sinr": v["u_sinr"], "cqi": v["u_cqi"],
+                           "prb": v["u_prb"], "active": v["u_active"]})
         self._next = self.period_us
         self._next_ue = self.ue_period_us
         self._every_tick = self.period_us == sim.tick_us
@@ -80,9 +101,8 @@ class Collector:
         self._all_geo = bool(self._not_trace.all())
         self._nan_u = np.full(U, np.nan)
         # whole-run accumulators for the summary
-        self._cs_bits_run = np.zeros((C, S))
-        self._load_run = np.zeros(C)
-        self.ue_total_bits = np.zeros(U)
+        self._cs_bits_run, self._load_run = v["run_cs_bits"], v["run_load"]
+        self.ue_total_bits = v["ue_total"]
         self.n_ticks = 0
         self._nue_key: tuple | None = None       # (serving, active) the UE counts are for
         self._pending: list[tuple] = []          # per-tick records not yet written
@@ -91,10 +111,21 @@ class Collector:
         self._mcs = np.zeros(U)
         self._last_cqi = None                    # CQI of the last tick (MCS taken at a flush)
 
-    def on_tick(self, now_us, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w) -> None:
-        """Add one tick (all arrays are this tick's values)."""
+    def on_tick(self, now_us, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w,
+                repeat: bool = False) -> None:
+        """Add one tick (all arrays are this tick's values).
+
+        ``repeat``: the arrays are the very objects of the previous call (the kernel reuses an
+        allocation whose inputs did not change). The sums then grow by the same contributions,
+        added in one call to the buffer they live in — the same additions, element by element,
+        as the separate ones below, hence the same numbers.
+        """
         sim = self.sim
         end = now_us + sim.tick_us
+        if repeat and not self._any_geo and self._last_args is not None:
+            self._repeat(end)
+            return
+        self._contrib, self._last_args = None, (cqi, bits, prb, load, cs_bits, cs_prb, power_w)
         if self._every_tick:
             # a record per tick (the Type I metrics need them): the tick's values are the
             # record. They are kept by reference (every array here is new each tick or, for the
@@ -138,10 +169,47 @@ class Collector:
                 u["active"] += sim.ue_active
                 self._uacc.n += 1
                 self._last_cqi = cqi
-        if not self._every_tick and (end >= self._next or end >= sim.duration_us):
+        self._flush_due(end)
+
+    def _flush_due(self, end: int) -> None:
+        dur = self.sim.duration_us
+        if not self._every_tick and (end >= self._next or end >= dur):
             self._flush(end)
-        if self.ue_on and (end >= self._next_ue or end >= sim.duration_us):
+        if self.ue_on and (end >= self._next_ue or end >= dur):
             self._flush_ue(end)
+
+    def _repeat(self, end: int) -> None:
+        """:meth:`on_tick` for a tick whose arrays are the previous tick's (``repeat``)."""
+        sim = self.sim
+        cqi, bits, prb, load, cs_bits, cs_prb, power_w = self._last_args
+        if self._contrib is None:
+            v = self._contrib_views
+            self._contrib_buf[...] = 0.0
+            if not self._every_tick:
+                v["cell_bits"][...] = cs_bits.sum(axis=1)
+                v["cell_prb"][...], v["power"][...] = load, power_w
+                v["cs_bits"][...], v["cs_prb"][...] = cs_bits, cs_prb
+            v["run_cs_bits"][...], v["run_load"][...] = cs_bits, load
+            if sim.U:
+                v["ue_total"][...] = bits
+                if self.ue_on:
+                    v["u_bits"][...], v["u_sinr"][...], v["u_cqi"][...] = bits, self._nan_u, cqi
+                    v["u_prb"][...], v["u_active"][...] = prb, sim.ue_active
+            self._contrib = self._contrib_buf
+        self._sums += self._contrib
+        if self._every_tick:
+            net = sim.net
+            self._pending.append((end, load, power_w, cs_bits, cs_prb, net.tx_power_dbm,
+                                  net.cell_state, net.quota_pct, sim.serving, sim.ue_active))
+            if len(self._pending) >= PENDING_TICKS or end >= sim.duration_us:
+                self._drain()
+        else:
+            self._acc.n += 1
+        self.n_ticks += 1
+        if self.ue_on:
+            self._uacc.n += 1
+            self._last_cqi = cqi
+        self._flush_due(end)
 
     def _drain(self) -> None:
         """Write the pending per-tick records (``kpi_period_ms = tick_ms``) as one block."""

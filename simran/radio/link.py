@@ -418,3 +418,20 @@ def link_table(network, tick_ms: float) -> LinkTable:
     bits.setflags(write=False)
     return LinkTable(n_prb=n_prb, tick_s=tick_s, cqi_to_mcs=lut, rate_per_prb_bps=rate,
                      bits_per_prb_tick=bits, peak_rate_bps=float(n_prb * rate[15]))
+
+
+def cqi_thresholds(mapping: str) -> np.ndarray | None:
+    """SINR thresholds [dB] of a threshold-table SINR → CQI mapping (None: ``analytic``)."""
+    if mapping == "analytic":
+        return None
+    return lookup(SINR_CQI_THRESHOLDS_DB, mapping, "SINR→CQI mapping")
+
+
+def threshold_cqi(sinr_db: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """:func:`sinr_to_cqi` of a threshold table (:func:`cqi_thresholds`) as int64, in fewer
+    calls (the tick's path): CQI = number of thresholds ≤ SINR, 0 for NaN (radio-reference C.4)."""
+    cqi = np.searchsorted(thresholds, sinr_db, side="right")
+    nan = np.isnan(sinr_db)
+    if nan.any():
+        cqi[nan] = 0
+    return cqi
