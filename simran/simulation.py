@@ -198,14 +198,16 @@ class Simulation:
         full_buffer = bool(self.traffic.full_buffer.all())
         bpp_table, tcqi_key = self.cqi_bits_per_prb_tick, None
         la = self.link_adapt
-        # a tick whose inputs are the previous tick's arrays — the same CQI (hence bits per PRB
-        # and presence), quotas, cell states and powers — gets the same allocation when the
-        # scheduler keeps no state that it reads (every UE a trace UE alone in its slice and
-        # cell, or no PF/BET slice), no block errors are drawn and no buffer drains: its
-        # arrays are reused, not recomputed (between two CQI samples of a trace, 200 ticks)
+        # A tick's allocation is a function of its inputs — bits per PRB and presence (from
+        # the CQI), PRBs per (cell, slice), cell states and powers — when the scheduler keeps
+        # no state that it reads (every UE a trace UE alone in its slice and cell, or no PF/BET
+        # slice), no block errors are drawn and no buffer drains. Then a tick whose inputs were
+        # seen since the CQI last changed reuses that tick's arrays instead of recomputing them
+        # (a P-controller's quota moves between a few whole-PRB budgets; between two CQI
+        # samples of a trace there are 200 ticks).
         reuse = all_trace and la is None and full_buffer and self.reuse_ticks
         self.scheduler.fixed_groups = all_trace        # trace UEs never change cell
-        memo_of = memo = None
+        memo_of, memo, bkey_of, bkey = (None, None, None), {}, None, b""
         while env.now < self.duration_us:
             now = env.now
             self.control.apply_due(now)
@@ -250,15 +252,20 @@ class Simulation:
             if net.tx_power_dbm is not tx_of or power_on is not cell_on:
                 tx_of, power_on = net.tx_power_dbm, cell_on
                 power.prepare(dbm_to_w(tx_of), cell_on)
-            if reuse and memo_of is not None and bpp is memo_of[0] and budget is memo_of[1] \
-                    and tx_of is memo_of[2] and power_on is memo_of[3]:
-                bits, prb, cs_mbps, cs_prb, load, pw_tick, cs_bits, pw = memo
-                self.energy_j += pw_tick
-                self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
-                self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
-                                       repeat=True)
-                yield _UrgentTimeout(env, self.tick_us)
-                continue
+            if reuse:
+                if bpp is not memo_of[0] or tx_of is not memo_of[1] or power_on is not memo_of[2]:
+                    memo_of, memo = (bpp, tx_of, power_on), {}
+                if budget is not bkey_of:          # PRBs per (cell, slice) are the key
+                    bkey_of, bkey = budget, budget.tobytes()
+                out = memo.get(bkey)
+                if out is not None:
+                    bits, prb, cs_mbps, cs_prb, load, pw_tick, cs_bits, pw = out
+                    self.energy_j += pw_tick
+                    self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
+                    self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
+                                           token=out)
+                    yield _UrgentTimeout(env, self.tick_us)
+                    continue
             prb = self.scheduler.allocate(self.serving, self.ue_slice, self.ue_active, bpp,
                                           None if full_buffer else demand, net.quota_pct,
                                           cell_on, tick_s, budget=budget)
@@ -284,11 +291,14 @@ class Simulation:
             for a in (bits, prb, cs_mbps, cs_prb, load, cqi):   # observed without copies
                 a.flags.writeable = False
             self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
-            self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw)
-            self.prev_load = load
+            out = None
             if reuse and self.scheduler.input_determined():
-                memo_of = (bpp, budget, tx_of, power_on)
-                memo = (bits, prb, cs_mbps, cs_prb, load, pw_tick, cs_bits, pw)
+                if len(memo) >= 64:       # a controller sweeping many budgets: keep it small
+                    memo.clear()
+                out = memo[bkey] = (bits, prb, cs_mbps, cs_prb, load, pw_tick, cs_bits, pw)
+            self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
+                                   token=out)
+            self.prev_load = load
             yield _UrgentTimeout(env, self.tick_us)
 
     def _mobility_proc(self):

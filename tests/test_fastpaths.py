@@ -202,6 +202,58 @@ def test_observation_is_a_read_only_snapshot():
             getattr(kept[-1], field)[0] = 0          # writing would bypass the guard-rails
 
 
+_LAZY_FIELDS = ("kpi_cell_slice_mbps", "slice_names", "ue_cell", "ue_sinr_db", "ue_cqi",
+                "ue_tick_mbps", "ue_kpi_mbps")
+
+
+@register_agent("_test_reads_now")
+class _ReadsNow(Agent):
+    def first_observation_us(self):
+        return 0
+
+    def decide(self, obs):
+        self.seen = getattr(self, "seen", [])
+        self.seen.append({f: np.array(getattr(obs, f)) if f != "slice_names" else
+                          list(obs.slice_names) for f in _LAZY_FIELDS})
+
+
+@register_agent("_test_reads_later")
+class _ReadsLater(Agent):
+    def first_observation_us(self):
+        return 0
+
+    def decide(self, obs):
+        self.kept = getattr(self, "kept", []) + [obs]
+
+
+@pytest.mark.parametrize("kpi_ms", [5.0, 100.0])
+def test_lazy_observation_fields_hold_the_values_of_t0(kpi_ms):
+    """The derived fields of an observation (KPI of the last period, per-UE arrays) are
+    computed when first read; read after the run, they equal what an agent observing at the
+    same instants read at once (the network moved on meanwhile: handovers, new KPI records)."""
+    from simran.scenario import Scenario
+
+    data = _quickstart(**{"simulation.duration_s": 1.0, "output.kpi_period_ms": kpi_ms,
+                          "output.ue_kpis": True, "output.ue_kpi_period_ms": 50.0})
+    data["agents"] = [{"name": n, "kind": k, "loop": "rt", "period_ms": 5.0, "latency": "fixed:0"}
+                      for n, k in (("now", "_test_reads_now"), ("later", "_test_reads_later"))]
+    sim = Simulation(Scenario.from_dict(data, base_dir=REPO / "scenarios"))
+    sim.run()
+    now, later = sim.agents[0].seen, sim.agents[1].kept
+    assert len(now) == len(later) == 200
+    for want, obs in zip(now, later):
+        for f in _LAZY_FIELDS:
+            got = getattr(obs, f)
+            if f == "slice_names":
+                assert got == want[f]
+                continue
+            assert np.array_equal(got, want[f], equal_nan=True), f
+            with pytest.raises(ValueError):
+                got[...] = 0                                   # read-only
+    assert not np.array_equal(now[3]["ue_tick_mbps"], now[150]["ue_tick_mbps"])
+    assert np.isfinite(now[-1]["ue_kpi_mbps"]).all() and np.isnan(now[0]["ue_kpi_mbps"]).all()
+
+
 # ------------------------------------------------------------------------------ decision log -
 def test_decision_record_reads_and_writes_like_a_dict():
     log = DecisionLog()

@@ -36,7 +36,7 @@ import simpy
 from simran.errors import AgentError, ScenarioError, SimranError
 from simran.hooks.context import AgentContext, Observation
 from simran.hooks.decisions import NO_DECISION, Decision, DecisionLog, DecisionRecord, worst_verdict
-from simran.hooks.latency import parse_latency_spec
+from simran.hooks.latency import FixedLatency, parse_latency_spec
 from simran.hooks.messages import Message
 from simran.units import US_PER_S, ms_to_us
 
@@ -85,6 +85,8 @@ class Agent:
         except ValueError as exc:
             raise ScenarioError(ctx._sim.scenario.source,
                                 [(f"agents.{cfg.name}.latency", str(exc))]) from None
+        self._fixed_us = (self.latency.latency_us if type(self.latency) is FixedLatency
+                          else None)
         self.inbox: simpy.Store = simpy.Store(ctx._sim.env)
         self._log: DecisionLog = ctx._sim.decision_log
         self._submit = ctx._sim.control.submit
@@ -186,6 +188,8 @@ class Agent:
         return self._commit(t0, lat, dec, wall_s)
 
     def _charge(self, dec: Decision, wall_s: float) -> int:
+        if self._fixed_us is not None:          # a constant: no call (an rt loop's case)
+            return self._fixed_us
         return int(self.latency.sample_us(self._lat_rng, wall_s=wall_s,
                                           prompt_tokens=dec.prompt_tokens,
                                           completion_tokens=dec.completion_tokens))

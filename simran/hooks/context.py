@@ -14,7 +14,6 @@ the API and may break on any release.
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,6 @@ def _ro(a) -> np.ndarray:
     return v
 
 
-@dataclass(slots=True)
 class Observation:
     """What an agent sees at t0 (units in the names; C cells, S slices, U UEs).
 
@@ -41,6 +39,11 @@ class Observation:
 
     ``tick_*`` / ``ue_tick_*`` are values of the allocation made at the last tick boundary;
     ``kpi_*`` / ``ue_kpi_*`` are averages over the last completed KPI recording period.
+
+    The fields that need arithmetic (``kpi_cell_slice_mbps``, the ``ue_*`` arrays,
+    ``slice_names``) are derived on first access, from the arrays the observation captured at
+    t0 — which never change — so they hold the values of t0 whenever they are read; an ``rt``
+    agent that reads two fields every 5 ms pays for those two (issue 18).
 
     Attributes
     ----------
@@ -74,29 +77,73 @@ class Observation:
         Messages delivered since the last observation.
     """
 
-    t_us: int
-    tick_cell_slice_mbps: np.ndarray
-    tick_cell_slice_prb: np.ndarray
-    tick_prb_util: np.ndarray
-    kpi_cell_slice_mbps: np.ndarray
-    quota_pct: np.ndarray
-    tx_power_dbm: np.ndarray
-    cell_state: np.ndarray
-    intent_mbps: np.ndarray
-    intent_tol_mbps: np.ndarray
-    n_prb: int
-    slice_names: list[str]
-    inbox: list[Message] = field(default_factory=list)
-    ue_cell: np.ndarray | None = None
-    ue_slice: np.ndarray | None = None
-    ue_sinr_db: np.ndarray | None = None
-    ue_cqi: np.ndarray | None = None
-    ue_tick_mbps: np.ndarray | None = None
-    ue_kpi_mbps: np.ndarray | None = None
+    __slots__ = ("t_us", "tick_cell_slice_mbps", "tick_cell_slice_prb", "tick_prb_util",
+                 "quota_pct", "tx_power_dbm", "cell_state", "intent_mbps", "intent_tol_mbps",
+                 "n_prb", "inbox", "ue_slice", "_src", "_got")
+
+    def __init__(self, t_us, tick_cell_slice_mbps, tick_cell_slice_prb, tick_prb_util,
+                 quota_pct, tx_power_dbm, cell_state, intent_mbps, intent_tol_mbps, n_prb,
+                 inbox, ue_slice, src):
+        self.t_us, self.n_prb, self.inbox, self.ue_slice = t_us, n_prb, inbox, ue_slice
+        self.tick_cell_slice_mbps, self.tick_cell_slice_prb = (tick_cell_slice_mbps,
+                                                               tick_cell_slice_prb)
+        self.tick_prb_util, self.quota_pct = tick_prb_util, quota_pct
+        self.tx_power_dbm, self.cell_state = tx_power_dbm, cell_state
+        self.intent_mbps, self.intent_tol_mbps = intent_mbps, intent_tol_mbps
+        self._src, self._got = src, None
 
     @property
     def t_s(self) -> float:
         return self.t_us / US_PER_S
+
+    def _lazy(self, name: str):
+        got = self._got
+        if got is None:
+            got = self._got = {}
+        elif name in got:
+            return got[name]
+        v = got[name] = _derive(name, self._src)
+        return v
+
+    kpi_cell_slice_mbps = property(lambda self: self._lazy("kpi_cell_slice_mbps"))
+    slice_names = property(lambda self: self._lazy("slice_names"))
+    ue_cell = property(lambda self: self._lazy("ue_cell"))
+    ue_sinr_db = property(lambda self: self._lazy("ue_sinr_db"))
+    ue_cqi = property(lambda self: self._lazy("ue_cqi"))
+    ue_tick_mbps = property(lambda self: self._lazy("ue_tick_mbps"))
+    ue_kpi_mbps = property(lambda self: self._lazy("ue_kpi_mbps"))
+
+    def __repr__(self) -> str:
+        return (f"Observation(t_us={self.t_us}, quota_pct={self.quota_pct.tolist()}, "
+                f"tick_cell_slice_mbps={self.tick_cell_slice_mbps.tolist()}, "
+                f"inbox={len(self.inbox)} message(s))")
+
+
+def _derive(name: str, src: tuple):
+    """The lazy field ``name`` of an observation, from what it captured at t0 (a KPI record,
+    once written, is never written again; the tick's arrays and ``serving`` are replaced, never
+    changed)."""
+    (C, S, U, tick_s, slice_names), last, started, pending, coll, r, ru, serving = src
+    if name == "slice_names":
+        return list(slice_names)
+    if name == "ue_cell":
+        return _ro(serving)
+    if name == "kpi_cell_slice_mbps":
+        if pending:                # the record of the last tick is the tick's own value
+            return _ro(last.cell_slice_mbps.astype(np.float32).astype(float))
+        if r:
+            return _ro(coll.slice["throughput_mbps"][r - 1].astype(float))
+        return _ro(np.zeros((C, S)))
+    if name == "ue_kpi_mbps":
+        if not started or not (coll.ue_on and ru):
+            return _ro(np.full(U, np.nan))
+        return _ro(coll.ue["throughput_mbps"][ru - 1].astype(float))
+    if not started:
+        return _ro({"ue_sinr_db": np.full(U, np.nan), "ue_cqi": np.zeros(U, np.int64),
+                    "ue_tick_mbps": np.zeros(U)}[name])
+    if name == "ue_tick_mbps":
+        return _ro(last.ue_bits / tick_s / 1e6)
+    return _ro(last.ue_sinr_db if name == "ue_sinr_db" else last.ue_cqi)
 
 
 class AgentContext:
@@ -144,7 +191,7 @@ class AgentContext:
     __slots__ = ("_sim", "_agent", "name", "kind", "loop", "params", "cfg", "rng", "tick_us",
                  "tick_s", "duration_us", "n_cells", "n_slices", "n_ues", "n_prb", "slice_names",
                  "cell_site", "cell_sector", "ue_slice", "cqi_to_mcs", "rate_per_prb_mbps",
-                 "index", "scenario_source", "base_dir", "_bus", "_origin", "_scenario")
+                 "index", "scenario_source", "base_dir", "_bus", "_origin", "_scenario", "_dims")
 
     def __init__(self, sim, cfg, bus: MessageBus, kind: str = "", index: int = 0):
         self._sim = sim
@@ -166,6 +213,7 @@ class AgentContext:
         self.rate_per_prb_mbps = _ro(sim.cqi_bits_per_prb_tick / sim.tick_s / 1e6)
         self._origin = f"agent:{cfg.name}"
         self._scenario = None
+        self._dims = (sim.C, sim.S, sim.U, sim.tick_s, self.slice_names)
 
     @property
     def scenario(self):
@@ -209,44 +257,29 @@ class AgentContext:
     def observe(self, drain_inbox: bool = True) -> Observation:
         """The observation of now (read-only snapshots; drains the inbox unless told not to)."""
         sim, last = self._sim, self._sim.last
-        C, S = sim.C, sim.S
-        kpi = sim.collector.latest_slice_mbps()
-        if kpi is None:
-            kpi = np.zeros((C, S))
         inbox: list = []
         agent = self._agent
         if drain_inbox and agent is not None and agent.inbox.items:
             inbox = agent.inbox.items[:]
             agent.inbox.items.clear()
         started = last.cell_slice_mbps is not None      # False before the first tick
+        coll = sim.collector
+        src = (self._dims, last, started, bool(coll._pending), coll, coll.r, coll.ru,
+               sim.serving)
         net = sim.net
+        if not started:
+            z = np.zeros((sim.C, sim.S))
+            z.flags.writeable = False
+            tick_mbps = tick_prb = z
+            util = _ro(np.zeros(sim.C))
+        else:
+            tick_mbps, tick_prb, util = (last.cell_slice_mbps, last.cell_slice_prb,
+                                         last.cell_prb_util)
         # no copies: the tick's arrays are new every tick and the network state is replaced,
         # never changed in place (copy-on-write, simran.control); all of them are read-only
-        return Observation(
-            t_us=int(sim.env.now),
-            tick_cell_slice_mbps=last.cell_slice_mbps if started else np.zeros((C, S)),
-            tick_cell_slice_prb=last.cell_slice_prb if started else np.zeros((C, S)),
-            tick_prb_util=last.cell_prb_util if started else np.zeros(C),
-            kpi_cell_slice_mbps=kpi, quota_pct=net.quota_pct, tx_power_dbm=net.tx_power_dbm,
-            cell_state=net.cell_state, intent_mbps=net.intent_mbps,
-            intent_tol_mbps=net.intent_tol_mbps, n_prb=sim.n_prb,
-            slice_names=list(sim.slice_names), inbox=inbox,
-            ue_cell=_ro(sim.serving), ue_slice=self.ue_slice, **self._ue_arrays(started))
-
-    def _ue_arrays(self, started: bool) -> dict:
-        sim, last = self._sim, self._sim.last
-        U = sim.U
-        if not started:
-            z = _ro(np.zeros(U))
-            return {"ue_sinr_db": _ro(np.full(U, np.nan)), "ue_cqi": _ro(np.zeros(U, np.int64)),
-                    "ue_tick_mbps": z, "ue_kpi_mbps": _ro(np.full(U, np.nan))}
-        coll = sim.collector
-        if coll.ue_on and coll.ru:
-            kpi = _ro(coll.ue["throughput_mbps"][coll.ru - 1].astype(float))
-        else:
-            kpi = _ro(np.full(U, np.nan))
-        return {"ue_sinr_db": _ro(last.ue_sinr_db), "ue_cqi": _ro(last.ue_cqi),
-                "ue_tick_mbps": _ro(last.ue_bits / sim.tick_s / 1e6), "ue_kpi_mbps": kpi}
+        return Observation(int(sim.env.now), tick_mbps, tick_prb, util, net.quota_pct,
+                           net.tx_power_dbm, net.cell_state, net.intent_mbps,
+                           net.intent_tol_mbps, sim.n_prb, inbox, self.ue_slice, src)
 
     def submit(self, action, at_us: int | None = None, tag=None) -> None:
         """Queue a control action (guard-railed) for the first tick boundary ≥ ``at_us``.

@@ -78,8 +78,8 @@ class Collector:
         self.ue_t_s = np.zeros(Ru)
         self.r = 0
         self.ru = 0
-        # every per-tick sum is a view into one buffer, so a tick that repeats the previous
-        # one's arrays adds its contributions with one call (:meth:`on_tick`, ``repeat``)
+        # every per-tick sum is a view into one buffer, so a tick whose arrays were seen before
+        # adds its contributions with one call (:meth:`on_tick`, ``token``)
         shapes = {"cell_bits": (C,), "cell_prb": (C,), "power": (C,), "cs_bits": (C, S),
                   "cs_prb": (C, S), "run_cs_bits": (C, S), "run_load": (C,), "ue_total": (U,),
                   "u_bits": (U,), "u_sinr": (U,), "u_cqi": (U,), "u_prb": (U,), "u_active": (U,)}
@@ -87,8 +87,7 @@ class Collector:
         v, _ = _carve(self._sums, shapes)
         self._contrib_buf = np.zeros_like(self._sums)
         self._contrib_views, _ = _carve(self._contrib_buf, shapes)
-        self._contrib: np.ndarray | None = None     # this tick's contributions, once repeated
-        self._last_args: tuple | None = None
+        self._contribs: dict[int, tuple] = {}       # id(token) → (token, contributions)
         self._acc = _Acc({k: v[k] for k in ("cell_bits", "cell_prb", "power", "cs_bits",
                                              "cs_prb")})
         self._uacc = _Acc({"bits": v["u_bits"], "sinr": v["u_sinr"], "cqi": v["u_cqi"],
@@ -112,20 +111,26 @@ class Collector:
         self._last_cqi = None                    # CQI of the last tick (MCS taken at a flush)
 
     def on_tick(self, now_us, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w,
-                repeat: bool = False) -> None:
+                token=None) -> None:
         """Add one tick (all arrays are this tick's values).
 
-        ``repeat``: the arrays are the very objects of the previous call (the kernel reuses an
-        allocation whose inputs did not change). The sums then grow by the same contributions,
-        added in one call to the buffer they live in — the same additions, element by element,
-        as the separate ones below, hence the same numbers.
+        ``token``: an object that stands for exactly these arrays (the kernel's entry for an
+        allocation it reuses while the inputs are unchanged); a tick with a token seen before
+        has the very same arrays. The tick's contributions to every sum are then gathered once
+        per token into one vector and added with one call to the buffer the sums live in — the
+        same additions, element by element, as the separate ones below, hence the same numbers.
         """
         sim = self.sim
         end = now_us + sim.tick_us
-        if repeat and not self._any_geo and self._last_args is not None:
-            self._repeat(end)
+        if token is not None and not self._any_geo:
+            c = self._contribs.get(id(token))
+            if c is None or c[0] is not token:
+                if len(self._contribs) >= 64:
+                    self._contribs.clear()
+                c = self._contribs[id(token)] = (token, self._contribution(
+                    cqi, bits, prb, load, cs_bits, cs_prb, power_w))
+            self._add_tick(end, c[1], cqi, load, cs_bits, cs_prb, power_w)
             return
-        self._contrib, self._last_args = None, (cqi, bits, prb, load, cs_bits, cs_prb, power_w)
         if self._every_tick:
             # a record per tick (the Type I metrics need them): the tick's values are the
             # record. They are kept by reference (every array here is new each tick or, for the
@@ -178,25 +183,26 @@ class Collector:
         if self.ue_on and (end >= self._next_ue or end >= dur):
             self._flush_ue(end)
 
-    def _repeat(self, end: int) -> None:
-        """:meth:`on_tick` for a tick whose arrays are the previous tick's (``repeat``)."""
+    def _contribution(self, cqi, bits, prb, load, cs_bits, cs_prb, power_w) -> np.ndarray:
+        """One tick's additions to every sum (:meth:`on_tick` with a token), as one vector."""
+        sim, v = self.sim, self._contrib_views
+        self._contrib_buf[...] = 0.0
+        if not self._every_tick:
+            v["cell_bits"][...] = cs_bits.sum(axis=1)
+            v["cell_prb"][...], v["power"][...] = load, power_w
+            v["cs_bits"][...], v["cs_prb"][...] = cs_bits, cs_prb
+        v["run_cs_bits"][...], v["run_load"][...] = cs_bits, load
+        if sim.U:
+            v["ue_total"][...] = bits
+            if self.ue_on:
+                v["u_bits"][...], v["u_sinr"][...], v["u_cqi"][...] = bits, self._nan_u, cqi
+                v["u_prb"][...], v["u_active"][...] = prb, sim.ue_active
+        return self._contrib_buf.copy()
+
+    def _add_tick(self, end: int, contrib, cqi, load, cs_bits, cs_prb, power_w) -> None:
+        """:meth:`on_tick` with the tick's contributions gathered in ``contrib``."""
         sim = self.sim
-        cqi, bits, prb, load, cs_bits, cs_prb, power_w = self._last_args
-        if self._contrib is None:
-            v = self._contrib_views
-            self._contrib_buf[...] = 0.0
-            if not self._every_tick:
-                v["cell_bits"][...] = cs_bits.sum(axis=1)
-                v["cell_prb"][...], v["power"][...] = load, power_w
-                v["cs_bits"][...], v["cs_prb"][...] = cs_bits, cs_prb
-            v["run_cs_bits"][...], v["run_load"][...] = cs_bits, load
-            if sim.U:
-                v["ue_total"][...] = bits
-                if self.ue_on:
-                    v["u_bits"][...], v["u_sinr"][...], v["u_cqi"][...] = bits, self._nan_u, cqi
-                    v["u_prb"][...], v["u_active"][...] = prb, sim.ue_active
-            self._contrib = self._contrib_buf
-        self._sums += self._contrib
+        self._sums += contrib
         if self._every_tick:
             net = sim.net
             self._pending.append((end, load, power_w, cs_bits, cs_prb, net.tx_power_dbm,
