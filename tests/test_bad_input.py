@@ -710,8 +710,8 @@ def test_campaign_onto_a_full_disk_stops_and_keeps_finished_runs(tmp_path, full_
     """A runner that fills the disk and fails: recording the lost run cannot be written; the
     campaign stops with a SweepError naming the record, the finished run is kept."""
     from simran.campaigns.campaign import run_campaign, scan_runs
-    from simran.campaigns.runs import run_one
     from simran.campaigns.executors import SerialExecutor
+    from simran.campaigns.runs import run_one
     from simran.errors import SweepError
 
     f = _sweep(tmp_path, 'grid = { "slices.0.quota_pct" = [50, 55, 60] }')

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from simran.radio import channel
 from simran.errors import SimranError
+from simran.radio import channel
 
 N_FIELDS = 20_000  # realisations for the statistical tests
 
