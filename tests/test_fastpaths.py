@@ -524,8 +524,8 @@ def test_reuse_happens_only_where_the_allocation_cannot_differ():
                                                 "ue_groups.0.cbr_mbps": 5.0}):
         d = apply_overrides(data, over)
         sim = Simulation(_scenario_from_data(d, REPO / "scenarios"))
-        calls = []
+        seen = []
         orig = sim.scheduler.allocate
-        sim.scheduler.allocate = lambda *a, _o=orig, **k: calls.append(1) or _o(*a, **k)
+        sim.scheduler.allocate = lambda *a, _o=orig, _c=seen, **k: _c.append(1) or _o(*a, **k)
         sim.run()
-        assert len(calls) == 400, over
+        assert len(seen) == 400, over
