@@ -127,10 +127,10 @@ class Simulation:
             pf_beta=min(1.0, sc.simulation.tick_ms / sc.slicing.pf_time_constant_ms))
         self.prev_load = np.ones(self.C)   # first tick: assume fully loaded interferers
         self.last = TickKpis()
-        self.energy_j = np.zeros(self.C)
         self.handovers = 0
         self.a3 = A3Handover(sc.network.handover, self.U)
         self.collector = Collector(self)
+        self.energy_j = self.collector.energy_j   # [C] J, summed by the collector every tick
         # block errors, HARQ and OLLA ([network.link], simran.radio.harq): None when off, and
         # then the tick does exactly what it did without the option
         self.link_adapt = None
@@ -241,14 +241,15 @@ class Simulation:
                     s_eff = np.where(self.ue_is_trace, la.trace_sinr_db(cqi), sinr)
                 cqi_sel = la.select_cqi(s_eff, cqi)
                 bpp = bpp_table[cqi_sel]
-            demand = self.traffic.demand_bits()
+            demand = None if full_buffer else self.traffic.demand_bits()
             # the control surface replaces a state array when it changes it (copy-on-write),
             # so what the tick derives from one is recomputed only when the array is new
             if net.cell_state is not state_of:
                 state_of, cell_on = net.cell_state, net.cell_on
+                all_on = bool(cell_on.all())
             if net.quota_pct is not quota_of or budget_on is not cell_on:
                 quota_of, budget_on = net.quota_pct, cell_on
-                budget = slice_budgets(quota_of, n_prb, cell_on).ravel()
+                budget = slice_budgets(quota_of, n_prb, cell_on, all_on).ravel()
             if net.tx_power_dbm is not tx_of or power_on is not cell_on:
                 tx_of, power_on = net.tx_power_dbm, cell_on
                 power.prepare(dbm_to_w(tx_of), cell_on)
@@ -259,8 +260,7 @@ class Simulation:
                     bkey_of, bkey = budget, budget.tobytes()
                 out = memo.get(bkey)
                 if out is not None:
-                    bits, prb, cs_mbps, cs_prb, load, pw_tick, cs_bits, pw = out
-                    self.energy_j += pw_tick
+                    bits, prb, cs_mbps, cs_prb, load, cs_bits, pw = out
                     self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
                     self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
                                            token=out)
@@ -285,8 +285,6 @@ class Simulation:
             cs_prb = np.bincount(cs, weights=prb, minlength=C * S).reshape(C, S)
             load = np.minimum(np.bincount(self.serving, weights=prb, minlength=C) / n_prb, 1.0)
             pw = power.power_w(load)
-            pw_tick = pw * tick_s
-            self.energy_j += pw_tick
             cs_mbps = cs_bits / tick_s / 1e6
             for a in (bits, prb, cs_mbps, cs_prb, load, cqi):   # observed without copies
                 a.flags.writeable = False
@@ -295,7 +293,7 @@ class Simulation:
             if reuse and self.scheduler.input_determined():
                 if len(memo) >= 64:       # a controller sweeping many budgets: keep it small
                     memo.clear()
-                out = memo[bkey] = (bits, prb, cs_mbps, cs_prb, load, pw_tick, cs_bits, pw)
+                out = memo[bkey] = (bits, prb, cs_mbps, cs_prb, load, cs_bits, pw)
             self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
                                    token=out)
             self.prev_load = load

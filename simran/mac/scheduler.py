@@ -31,7 +31,8 @@ from simran.mac.policies import WeightedShare, policy_class
 _EPS = 1e-9
 
 
-def slice_budgets(quota_pct: np.ndarray, n_prb: int, cell_on: np.ndarray) -> np.ndarray:
+def slice_budgets(quota_pct: np.ndarray, n_prb: int, cell_on: np.ndarray,
+                  all_on: bool | None = None) -> np.ndarray:
     """PRBs of every (cell, slice): ``floor(quota/100 · N_PRB)``, 0 for cells that are off.
 
     Parameters
@@ -39,14 +40,22 @@ def slice_budgets(quota_pct: np.ndarray, n_prb: int, cell_on: np.ndarray) -> np.
     quota_pct : ndarray, shape [C, S]
     n_prb : int
     cell_on : ndarray of bool, shape [C]
+    all_on : bool, optional
+        ``cell_on.all()`` if the caller knows it (the kernel does, per cell-state array).
 
     Returns
     -------
     ndarray of float, shape [C, S]
         Whole numbers of PRBs; each row sums to at most ``n_prb`` when quotas sum to ≤ 100 %.
     """
-    # tiny epsilon so that 50 % of 106 PRB = 53 is not floored to 52 by rounding noise
-    b = np.floor(quota_pct / 100.0 * n_prb + 1e-9)
+    # tiny epsilon so that 50 % of 106 PRB = 53 is not floored to 52 by rounding noise; the
+    # same operations in the same order, in one buffer
+    b = quota_pct / 100.0
+    b *= n_prb
+    b += 1e-9
+    np.floor(b, out=b)
+    if cell_on.all() if all_on is None else all_on:
+        return b                          # floor of a positive number: no −0.0 to clear
     return np.where(cell_on[:, None], b, 0.0)
 
 

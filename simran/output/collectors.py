@@ -32,6 +32,18 @@ class _Acc:
         self.n = 0
 
 
+def _stack(arrays) -> np.ndarray:
+    """``np.stack`` of equal-shape arrays (a per-tick block of records): one array repeated
+    when they are all the same object (a state nobody changed during the block), else
+    ``np.array`` of the list — the same array as ``np.stack``, 2–3× faster for hundreds of
+    small arrays."""
+    first = arrays[0]
+    for a in arrays:
+        if a is not first:
+            return np.array(arrays)
+    return np.repeat(first[None], len(arrays), axis=0)
+
+
 def _carve(buf: np.ndarray, shapes: dict[str, tuple]) -> tuple[dict[str, np.ndarray], int]:
     """Views of consecutive parts of ``buf`` with the given shapes, and the length used."""
     out, i = {}, 0
@@ -82,7 +94,8 @@ class Collector:
         # adds its contributions with one call (:meth:`on_tick`, ``token``)
         shapes = {"cell_bits": (C,), "cell_prb": (C,), "power": (C,), "cs_bits": (C, S),
                   "cs_prb": (C, S), "run_cs_bits": (C, S), "run_load": (C,), "ue_total": (U,),
-                  "u_bits": (U,), "u_sinr": (U,), "u_cqi": (U,), "u_prb": (U,), "u_active": (U,)}
+                  "u_bits": (U,), "u_sinr": (U,), "u_cqi": (U,), "u_prb": (U,), "u_active": (U,),
+                  "energy": (C,)}
         self._sums = np.zeros(sum(math.prod(v) for v in shapes.values()))
         v, _ = _carve(self._sums, shapes)
         self._contrib_buf = np.zeros_like(self._sums)
@@ -102,6 +115,8 @@ class Collector:
         # whole-run accumulators for the summary
         self._cs_bits_run, self._load_run = v["run_cs_bits"], v["run_load"]
         self.ue_total_bits = v["ue_total"]
+        self.energy_j = v["energy"]
+        """Energy drawn by each cell so far [J]: input power × tick, summed every tick."""
         self.n_ticks = 0
         self._nue_key: tuple | None = None       # (serving, active) the UE counts are for
         self._pending: list[tuple] = []          # per-tick records not yet written
@@ -150,6 +165,7 @@ class Collector:
             a["cs_bits"] += cs_bits
             a["cs_prb"] += cs_prb
             self._acc.n += 1
+        self.energy_j += power_w * sim.tick_s
         self._cs_bits_run += cs_bits            # whole-run sums, reduced in summary()
         self._load_run += load
         self.n_ticks += 1
@@ -192,6 +208,7 @@ class Collector:
             v["cell_prb"][...], v["power"][...] = load, power_w
             v["cs_bits"][...], v["cs_prb"][...] = cs_bits, cs_prb
         v["run_cs_bits"][...], v["run_load"][...] = cs_bits, load
+        v["energy"][...] = power_w * sim.tick_s
         if sim.U:
             v["ue_total"][...] = bits
             if self.ue_on:
@@ -229,18 +246,18 @@ class Collector:
         dur_s = sim.tick_s
         self.t_s[r0:r1] = np.array(col[0]) / 1e6
         c, s = self.cell, self.slice
-        cs_bits = np.stack(col[3])                                      # [k, C, S]
+        cs_bits = _stack(col[3])                                      # [k, C, S]
         c["throughput_mbps"][r0:r1] = cs_bits.sum(axis=2) / dur_s / 1e6
-        c["prb_util"][r0:r1] = np.stack(col[1])
-        c["power_w"][r0:r1] = np.stack(col[2])
+        c["prb_util"][r0:r1] = _stack(col[1])
+        c["power_w"][r0:r1] = _stack(col[2])
         s["throughput_mbps"][r0:r1] = cs_bits / dur_s / 1e6
-        s["prb"][r0:r1] = np.stack(col[4])
-        c["tx_power_dbm"][r0:r1] = np.stack(col[5])
-        c["state"][r0:r1] = np.stack(col[6])
-        s["quota_pct"][r0:r1] = np.stack(col[7])
+        s["prb"][r0:r1] = _stack(col[4])
+        c["tx_power_dbm"][r0:r1] = _stack(col[5])
+        c["state"][r0:r1] = _stack(col[6])
+        s["quota_pct"][r0:r1] = _stack(col[7])
         if sim.U:
             C, S, U = sim.C, sim.S, sim.U
-            active = np.stack(col[9]).astype(float)                    # [k, U]
+            active = _stack(col[9]).astype(float)                    # [k, U]
             if all(sv is col[8][0] for sv in col[8]):   # no handover in the block: one matrix
                 onehot = np.zeros((U, C * S))
                 onehot[np.arange(U), col[8][0] * S + sim.ue_slice] = 1.0
