@@ -48,12 +48,8 @@ def slice_budgets(quota_pct: np.ndarray, n_prb: int, cell_on: np.ndarray,
     ndarray of float, shape [C, S]
         Whole numbers of PRBs; each row sums to at most ``n_prb`` when quotas sum to ≤ 100 %.
     """
-    # tiny epsilon so that 50 % of 106 PRB = 53 is not floored to 52 by rounding noise; the
-    # same operations in the same order, in one buffer
-    b = quota_pct / 100.0
-    b *= n_prb
-    b += 1e-9
-    np.floor(b, out=b)
+    # tiny epsilon so that 50 % of 106 PRB = 53 is not floored to 52 by rounding noise
+    b = np.floor(quota_pct / 100.0 * n_prb + 1e-9)
     if cell_on.all() if all_on is None else all_on:
         return b                          # floor of a positive number: no −0.0 to clear
     return np.where(cell_on[:, None], b, 0.0)
