@@ -208,12 +208,15 @@ class Simulation:
         reuse = all_trace and la is None and full_buffer and self.reuse_ticks
         self.scheduler.fixed_groups = all_trace        # trace UEs never change cell
         memo_of, memo, bkey_of, bkey = (None, None, None), {}, None, b""
+        cqi_until = -1                  # a trace UE's CQI is the same until then [µs]
         while env.now < self.duration_us:
             now = env.now
             self.control.apply_due(now)
-            if all_trace:
+            if all_trace and now < cqi_until:
+                pass                     # every trace holds its CQI: nothing to derive
+            elif all_trace:
                 sinr = nan_sinr
-                tcqi = self.trace_ues.cqi_now(now)
+                tcqi, cqi_until = self.trace_ues.cqi_span(now)
                 key = tcqi.tobytes()
                 if key != tcqi_key:
                     # a trace holds its CQI between samples: what follows from it (CQI ≥ 0,

@@ -356,3 +356,29 @@ def test_cli_replay_cap_refuses_before_running(tmp_path, three, capsys):
     err = capsys.readouterr().err
     assert "replay: 3 runs, 9 simulated s in total (longest 3 s)" in err
     assert "more than --max-sim-s 8" in err and not out.exists()
+
+
+@pytest.mark.parametrize("sampling,end", [("hold", "stop"), ("interpolate", "loop"),
+                                          ("hold", "hold")])
+def test_cqi_span_holds_exactly_until_the_next_change(tmp_path, sampling, end):
+    """``cqi_span(t)`` says until when the CQIs stay those of t: every tick before that time
+    has them (``cqi_now``), and the tick at that time differs or starts a new block."""
+    from simran.ue.trace import BLOCK_TICKS
+
+    rng = np.random.default_rng(4)
+    traces = [Trace(f"v{i}", np.arange(12, dtype=float), rng.integers(0, 16, 12).astype(float))
+              for i in range(3)]
+    sim = Simulation(_scen(_set(tmp_path, traces), sampling=sampling, end=end,
+                           duration_s=30.0))
+    tu, tick = sim.trace_ues, sim.tick_us
+    spans, t = 0, 0
+    while t < 3 * BLOCK_TICKS * tick:
+        col, until = tu.cqi_span(t)
+        col = col.copy()
+        assert until > t
+        for u in range(t, until, tick):
+            assert np.array_equal(tu.cqi_now(u), col)
+        if (until // tick) % BLOCK_TICKS:
+            assert not np.array_equal(tu.cqi_now(until), col)
+        t, spans = until, spans + 1
+    assert spans > 3 * 12 / 10

@@ -121,9 +121,21 @@ class TraceUEs:
         out[self.index] = col
         return out
 
+    def cqi_span(self, now_us: int) -> tuple[np.ndarray, int]:
+        """:meth:`cqi_now` and the time [µs] of the next tick at which any UE's CQI may change
+        (every tick before it has the same CQIs: a trace sampled once per second holds its CQI
+        for 200 ticks of 5 ms), at most the end of the current block of ticks."""
+        col = self.cqi_now(now_us)
+        j = now_us // self.tick_us - self._block_start
+        return col, int(self._block_start + self._next_change[j]) * self.tick_us
+
     def _fill(self, k0: int) -> None:
         t = (k0 + np.arange(BLOCK_TICKS, dtype=np.int64)) * self.tick_us
-        self._block = np.stack([tr.cqi_at(t, mode=m, end=e, offset_s=o)
-                                for tr, (m, e, o) in zip(self.traces, self.spec)]) \
+        self._block = b = np.stack([tr.cqi_at(t, mode=m, end=e, offset_s=o)
+                                    for tr, (m, e, o) in zip(self.traces, self.spec)]) \
             if self.n else np.zeros((0, BLOCK_TICKS), dtype=np.int64)
         self._block_start = k0
+        # the first column after each column j that differs from its predecessor (or the end)
+        starts = np.flatnonzero((b[:, 1:] != b[:, :-1]).any(axis=0)) + 1
+        self._next_change = np.append(starts, BLOCK_TICKS)[
+            np.searchsorted(starts, np.arange(BLOCK_TICKS), side="right")]
