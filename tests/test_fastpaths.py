@@ -529,3 +529,21 @@ def test_reuse_happens_only_where_the_allocation_cannot_differ():
         sim.scheduler.allocate = lambda *a, _o=orig, _c=seen, **k: _c.append(1) or _o(*a, **k)
         sim.run()
         assert len(seen) == 400, over
+
+
+def test_record_block_stack_equals_np_stack():
+    """A block of per-tick records is built from runs of one repeated array; it equals
+    ``np.stack`` of the arrays, whatever the runs (one object, few runs, all distinct)."""
+    from simran.output.collectors import _stack
+
+    rng = np.random.default_rng(21)
+    pool = [rng.random((2, 3)) for _ in range(12)] + [rng.random((2, 3)) > 0.5]
+    for trial in range(200):
+        k = int(rng.integers(1, 300))
+        n_obj = int(rng.integers(1, 12))
+        idx = (np.sort(rng.integers(0, n_obj, k)) if trial % 2 else rng.integers(0, n_obj, k))
+        col = [pool[i] for i in idx]
+        got, want = _stack(col), np.stack(col)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    flags = [pool[-1]] * 5
+    assert _stack(flags).dtype == bool and np.array_equal(_stack(flags), np.stack(flags))
