@@ -267,6 +267,7 @@ class Simulation:
                     self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
                     self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
                                            token=out)
+                    self.prev_load = load
                     yield _UrgentTimeout(env, self.tick_us)
                     continue
             prb = self.scheduler.allocate(self.serving, self.ue_slice, self.ue_active, bpp,
