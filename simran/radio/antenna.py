@@ -153,7 +153,8 @@ def co_sited(bs_xy) -> tuple[np.ndarray, np.ndarray] | None:
     return None if pos.shape[0] == bs_xy.shape[0] else (pos, at.reshape(-1))
 
 
-def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m, co_sited_cells=False):
+def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m, co_sited_cells=False,
+           with_d3d=True):
     """Geometry from every cell to every UE in the TR 38.901 global coordinate system.
 
     Parameters
@@ -170,6 +171,8 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m, co_sited_cell
         UE heights in metres.
     co_sited_cells : tuple or None, optional
         :func:`co_sited` of ``bs_xy`` if the caller has it (the default computes it).
+    with_d3d : bool
+        False: ``d3d_m`` is not computed (None), for a caller that does not use it.
 
     Returns
     -------
@@ -179,8 +182,8 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m, co_sited_cell
         Zenith angle of the UE seen from the antenna (> 90° when the UE is lower).
     d2d_m : ndarray, shape [C, U]
         Horizontal distance.
-    d3d_m : ndarray, shape [C, U]
-        Straight-line distance.
+    d3d_m : ndarray, shape [C, U], or None
+        Straight-line distance (None with ``with_d3d=False``).
     """
     bs_xy = np.asarray(bs_xy, dtype=float).reshape(-1, 2)
     ue_xy = np.asarray(ue_xy, dtype=float).reshape(-1, 2)
@@ -201,8 +204,10 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m, co_sited_cell
     dz = np.broadcast_to(h_ue - h_bs[..., None], d2d.shape)
     bearing = np.degrees(np.arctan2(delta[..., 1], delta[..., 0]))
     zenith = np.degrees(np.arctan2(d2d, dz))
-    d3d = np.hypot(d2d, dz)
+    d3d = np.hypot(d2d, dz) if with_d3d else None
     if at is not None:
-        bearing, zenith, d2d, d3d = bearing[at], zenith[at], d2d[at], d3d[at]
+        bearing, zenith, d2d = bearing[at], zenith[at], d2d[at]
+        if with_d3d:
+            d3d = d3d[at]
     phi_off = wrap_deg(bearing - np.asarray(bs_azimuth_deg, dtype=float)[:, None])
     return phi_off, zenith, d2d, d3d

@@ -172,7 +172,8 @@ class RadioNetwork:
             self.los = np.zeros((self.n_cells, 0), dtype=bool)
             return
         phi, theta, d2d, _ = antenna.angles(topo.cell_xy, topo.cell_azimuth_deg, self.bs_height_m,
-                                            ue_xy, n.ue_height_m, self._co_sited)
+                                            ue_xy, n.ue_height_m, self._co_sited,
+                                            with_d3d=False)
         if n.antenna.model == "omni" or n.sectors == 1:
             g_ant = np.full(phi.shape, n.antenna.max_gain_dbi if n.antenna.model != "omni"
                             else 0.0)
