@@ -306,29 +306,3 @@ def test_angles_without_d3d_equal_angles_with_it():
     got = antenna.angles(cell_xy, az, 25.0, ue, 1.5, antenna.co_sited(cell_xy), with_d3d=False)
     assert got[3] is None and all(same(g, w) for g, w in zip(got[:3], want[:3]))
 
-
-# ------------------------------------------------------------------------------ traffic ------
-def test_cbr_demand_skipping_zero_overflow_equals_plain():
-    from simran.ue.traffic import Traffic
-
-    rng = np.random.default_rng(8)
-    U = 200
-    fb = rng.uniform(size=U) < 0.4
-    cbr = rng.choice([0.0, 0.2e6, 2e6, 20e6], U)
-    fast, plain = Traffic(fb, cbr, 0.005), Traffic(fb, cbr, 0.005)
-    for step in range(400):
-        d = fast.demand_bits()
-        # the plain demand: overflow subtracted and counted every tick
-        b = plain.buffer_bits + plain.arrival_bits
-        over = np.maximum(b - plain.cap_bits, 0.0)
-        plain.dropped_bits += over
-        plain.buffer_bits = b - over
-        want = np.where(plain.full_buffer, np.inf, plain.buffer_bits)
-        assert same(d, want) and same(fast.buffer_bits, plain.buffer_bits)
-        assert same(fast.dropped_bits, plain.dropped_bits)
-        # serve some UEs, starve others for long stretches (buffers fill and overflow)
-        bits = np.where(rng.uniform(size=U) < (0.9 if step % 100 < 50 else 0.0),
-                        rng.exponential(3e4, U), 0.0)
-        fast.served(bits)
-        plain.served(bits)
-    assert fast.dropped_bits.sum() > 0                      # overflow happened

@@ -44,13 +44,9 @@ class Traffic:
         b = self.buffer_bits + self.arrival_bits
         # a full-buffer UE has b = 0 and cap = inf: b − cap = −inf, so its overflow is 0 as well
         over = np.maximum(b - self.cap_bits, 0.0)
-        if np.count_nonzero(over):
-            self.dropped_bits += over
-            b -= over
-        # else nothing overflows: adding 0 to the drops and taking 0 from b change no value
-        # (x + 0 and x − 0 are x; neither is ever −0.0 here: both are sums of values ≥ 0)
-        self.buffer_bits = b
-        return np.where(self.full_buffer, np.inf, b)
+        self.dropped_bits += over
+        self.buffer_bits = b - over
+        return np.where(self.full_buffer, np.inf, self.buffer_bits)
 
     def served(self, bits: np.ndarray) -> None:
         """Remove the bits served this tick from the buffers."""
