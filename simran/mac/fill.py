@@ -45,20 +45,31 @@ def water_fill(group: np.ndarray, n_groups: int, budget: np.ndarray, weight: np.
     # work on the participating members only (compressed index arrays): the same arithmetic in
     # the same order as on full-length masked arrays, with fewer and shorter numpy calls
     idx = np.flatnonzero((group >= 0) & (need > _EPS) & (weight > 0))
+    if idx.size == 0:
+        return alloc
     remaining = budget.astype(float)
     g, w, a, nd = group[idx], weight[idx], np.zeros(idx.size), need[idx]
+    # each round's remaining[g] and need − allocation are what the previous round computed
+    # for its checks (compressed with the members); the first round's need − 0 is the need.
+    # Counting the True of a mask is a cheaper test than .all() / .any() on these sizes
+    rg, left = remaining[g], nd
     for _ in range(max_rounds):
-        if idx.size == 0:
-            break
         wsum = np.bincount(g, weights=w, minlength=n_groups)
-        give = np.minimum(remaining[g] * w / wsum[g], nd - a)
+        give = rg * w
+        give /= wsum[g]
+        np.minimum(give, left, out=give)
         a += give
         remaining = np.maximum(remaining - np.bincount(g, weights=give, minlength=n_groups), 0.0)
-        keep = nd - a > _EPS
+        left = nd - a
+        keep = left > _EPS
         alloc[idx] = a
-        if not keep.all():
-            idx, g, w, a, nd = idx[keep], g[keep], w[keep], a[keep], nd[keep]
-        if not (remaining[g] > _EPS).any():
+        n_keep = np.count_nonzero(keep)
+        if n_keep < keep.size:
+            if n_keep == 0:
+                break
+            idx, g, w, a, nd, left = idx[keep], g[keep], w[keep], a[keep], nd[keep], left[keep]
+        rg = remaining[g]
+        if np.count_nonzero(rg > _EPS) == 0:
             break
     return alloc
 

@@ -31,7 +31,18 @@ def wrap_deg(angle_deg) -> np.ndarray:
     -------
     ndarray of float (degrees)
     """
-    return np.mod(np.asarray(angle_deg, dtype=float) + 180.0, 360.0) - 180.0
+    a = np.asarray(angle_deg, dtype=float) + 180.0
+    if a.size > 16 and a.min() > -360.0 and a.max() < 360.0:
+        # the angles of the channel (a bearing minus a boresight, both within a turn) lie in
+        # (−360°, 360°) after the shift: there mod(a, 360) is a itself for a ≥ 0 and a + 360
+        # for a < 0 — numpy's float mod is fmod (exact; here a itself) plus 360 when the sign
+        # differs, the same single rounding of a + 360; −0.0 gives −0.0 instead of +0.0, and
+        # both become −180 below. Three cheap calls instead of a slow one (tested bit-exact)
+        m = np.where(a < 0.0, a + 360.0, a)
+    else:
+        m = np.mod(a, 360.0)
+    m -= 180.0
+    return m
 
 
 def horizontal_cut_db(azimuth_off_deg, phi_3db=65.0, a_max=30.0) -> np.ndarray:
@@ -121,7 +132,29 @@ def omni_gain_dbi(azimuth_off_deg, zenith_deg, gain_dbi=0.0) -> np.ndarray:
     return np.full(shape, float(gain_dbi))
 
 
-def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m):
+def co_sited(bs_xy) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct antenna positions of the cells and the position of each cell.
+
+    Parameters
+    ----------
+    bs_xy : array_like, shape [C, 2]
+        Cell (antenna) positions in metres.
+
+    Returns
+    -------
+    (pos, at) or None
+        ``pos`` [P, 2] the distinct positions (m, sorted as :func:`numpy.unique` sorts them),
+        ``at`` [C] the row of ``pos`` of every cell; None when no two cells share a position.
+        :func:`angles` takes it as ``co_sited`` (the cells of a run never move: it is computed
+        once instead of at every channel update).
+    """
+    bs_xy = np.asarray(bs_xy, dtype=float).reshape(-1, 2)
+    pos, at = np.unique(bs_xy, axis=0, return_inverse=True)
+    return None if pos.shape[0] == bs_xy.shape[0] else (pos, at.reshape(-1))
+
+
+def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m, co_sited_cells=False,
+           with_d3d=True):
     """Geometry from every cell to every UE in the TR 38.901 global coordinate system.
 
     Parameters
@@ -136,6 +169,10 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m):
         UE positions in metres.
     ue_height_m : float or array_like, shape [U]
         UE heights in metres.
+    co_sited_cells : tuple or None, optional
+        :func:`co_sited` of ``bs_xy`` if the caller has it (the default computes it).
+    with_d3d : bool
+        False: ``d3d_m`` is not computed (None), for a caller that does not use it.
 
     Returns
     -------
@@ -145,8 +182,8 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m):
         Zenith angle of the UE seen from the antenna (> 90° when the UE is lower).
     d2d_m : ndarray, shape [C, U]
         Horizontal distance.
-    d3d_m : ndarray, shape [C, U]
-        Straight-line distance.
+    d3d_m : ndarray, shape [C, U], or None
+        Straight-line distance (None with ``with_d3d=False``).
     """
     bs_xy = np.asarray(bs_xy, dtype=float).reshape(-1, 2)
     ue_xy = np.asarray(ue_xy, dtype=float).reshape(-1, 2)
@@ -156,11 +193,9 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m):
         # co-sited cells (the sectors of a site) see the same distances and angles but for the
         # boresight: those are computed once per position (the same operations on the same
         # numbers) and expanded to the cells
-        pos, at = np.unique(bs_xy, axis=0, return_inverse=True)
-        if pos.shape[0] == bs_xy.shape[0]:
-            at = None
-        else:
-            bs_xy, at = pos, at.reshape(-1)
+        sites = co_sited(bs_xy) if co_sited_cells is False else co_sited_cells
+        if sites is not None:
+            bs_xy, at = sites
     # [C, U, 2]
     delta = ue_xy[None, :, :] - bs_xy[:, None, :]
     d2d = np.hypot(delta[..., 0], delta[..., 1])
@@ -169,8 +204,10 @@ def angles(bs_xy, bs_azimuth_deg, bs_height_m, ue_xy, ue_height_m):
     dz = np.broadcast_to(h_ue - h_bs[..., None], d2d.shape)
     bearing = np.degrees(np.arctan2(delta[..., 1], delta[..., 0]))
     zenith = np.degrees(np.arctan2(d2d, dz))
-    d3d = np.hypot(d2d, dz)
+    d3d = np.hypot(d2d, dz) if with_d3d else None
     if at is not None:
-        bearing, zenith, d2d, d3d = bearing[at], zenith[at], d2d[at], d3d[at]
+        bearing, zenith, d2d = bearing[at], zenith[at], d2d[at]
+        if with_d3d:
+            d3d = d3d[at]
     phi_off = wrap_deg(bearing - np.asarray(bs_azimuth_deg, dtype=float)[:, None])
     return phi_off, zenith, d2d, d3d

@@ -77,26 +77,28 @@ def breakpoint_distance_m(fc_ghz, h_bs_m, h_ut_m, h_e_m=1.0) -> np.ndarray:
     return 4.0 * h_bs * h_ut * np.asarray(fc_ghz, dtype=float) * 1e9 / SPEED_OF_LIGHT_M_S
 
 
-def _los_uma(d2d, d3d, fc, h_bs, h_ut, d_bp):
-    pl1 = 28.0 + 22.0 * np.log10(d3d) + 20.0 * np.log10(fc)
-    pl2 = (28.0 + 40.0 * np.log10(d3d) + 20.0 * np.log10(fc)
+# ``lg`` is log10(d_3D), taken once by pathloss_db for the LOS and NLOS formulas (the same
+# numbers as a log10 in each)
+def _los_uma(d2d, lg, fc, h_bs, h_ut, d_bp):
+    pl1 = 28.0 + 22.0 * lg + 20.0 * np.log10(fc)
+    pl2 = (28.0 + 40.0 * lg + 20.0 * np.log10(fc)
            - 9.0 * np.log10(d_bp**2 + (h_bs - h_ut) ** 2))
     return np.where(d2d <= d_bp, pl1, pl2)
 
 
-def _nlos_uma(d3d, fc, h_ut):
-    return 13.54 + 39.08 * np.log10(d3d) + 20.0 * np.log10(fc) - 0.6 * (h_ut - 1.5)
+def _nlos_uma(lg, fc, h_ut):
+    return 13.54 + 39.08 * lg + 20.0 * np.log10(fc) - 0.6 * (h_ut - 1.5)
 
 
-def _los_umi(d2d, d3d, fc, h_bs, h_ut, d_bp):
-    pl1 = 32.4 + 21.0 * np.log10(d3d) + 20.0 * np.log10(fc)
-    pl2 = (32.4 + 40.0 * np.log10(d3d) + 20.0 * np.log10(fc)
+def _los_umi(d2d, lg, fc, h_bs, h_ut, d_bp):
+    pl1 = 32.4 + 21.0 * lg + 20.0 * np.log10(fc)
+    pl2 = (32.4 + 40.0 * lg + 20.0 * np.log10(fc)
            - 9.5 * np.log10(d_bp**2 + (h_bs - h_ut) ** 2))
     return np.where(d2d <= d_bp, pl1, pl2)
 
 
-def _nlos_umi(d3d, fc, h_ut):
-    return 22.4 + 35.3 * np.log10(d3d) + 21.3 * np.log10(fc) - 0.3 * (h_ut - 1.5)
+def _nlos_umi(lg, fc, h_ut):
+    return 22.4 + 35.3 * lg + 21.3 * np.log10(fc) - 0.3 * (h_ut - 1.5)
 
 
 def pathloss_db(scenario: str, los, d2d_m, fc_ghz, h_bs_m, h_ut_m) -> np.ndarray:
@@ -126,12 +128,13 @@ def pathloss_db(scenario: str, los, d2d_m, fc_ghz, h_bs_m, h_ut_m) -> np.ndarray
     h_ut = np.asarray(h_ut_m, dtype=float)
     d3d = np.sqrt(d2d**2 + (h_bs - h_ut) ** 2)
     d_bp = breakpoint_distance_m(fc_ghz, h_bs, h_ut)
+    lg = np.log10(d3d)
     if scenario == "UMa":
-        pl_los = _los_uma(d2d, d3d, fc_ghz, h_bs, h_ut, d_bp)
-        pl_nlos = _nlos_uma(d3d, fc_ghz, h_ut)
+        pl_los = _los_uma(d2d, lg, fc_ghz, h_bs, h_ut, d_bp)
+        pl_nlos = _nlos_uma(lg, fc_ghz, h_ut)
     else:
-        pl_los = _los_umi(d2d, d3d, fc_ghz, h_bs, h_ut, d_bp)
-        pl_nlos = _nlos_umi(d3d, fc_ghz, h_ut)
+        pl_los = _los_umi(d2d, lg, fc_ghz, h_bs, h_ut, d_bp)
+        pl_nlos = _nlos_umi(lg, fc_ghz, h_ut)
     return np.where(np.asarray(los, dtype=bool), pl_los, np.maximum(pl_los, pl_nlos))
 
 
@@ -157,8 +160,14 @@ def los_probability(scenario: str, d2d_m, h_ut_m=1.5) -> np.ndarray:
     if scenario == "UMa":
         h_ut = np.asarray(h_ut_m, dtype=float)
         c_h = np.where(h_ut <= 13.0, 0.0, (np.clip(h_ut, 13.0, 23.0) - 13.0) / 10.0) ** 1.5
-        base = 18.0 / d + np.exp(-d / 63.0) * (1.0 - 18.0 / d)
-        p = base * (1.0 + c_h * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
+        r = 18.0 / d
+        base = r + np.exp(-d / 63.0) * (1.0 - r)
+        if c_h.ndim == 0 and c_h == 0.0 and (d.size == 0 or bool(d.max() < 1e100)):
+            # UEs at most 13 m high (a scalar height): the height term is 0 · (finite) = 0,
+            # and base · (1 + 0) is base itself, bit for bit
+            p = base
+        else:
+            p = base * (1.0 + c_h * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
     else:
         p = 18.0 / d + np.exp(-d / 36.0) * (1.0 - 18.0 / d)
     return np.clip(p, 0.0, 1.0)
@@ -296,7 +305,12 @@ class CorrelatedField:
         buf = self._buf
         if buf is None or buf[0].shape[1] != n_pts or buf[0].shape[0] < chunk:
             shape = (chunk, n_pts, self.n_sinusoids)
-            buf = (np.empty(shape), np.empty(shape, dtype=np.float32))
+            # with one chunk, the phases are kept broadcast to [F, U, M] too: adding a
+            # contiguous array is twice as fast as adding a broadcast [F, 1, M] view, and the
+            # sums are the same (each element is the same phase, added once)
+            phases = (np.ascontiguousarray(np.broadcast_to(self.phases[:, None, :], shape))
+                      if chunk == self.n_fields else None)
+            buf = (np.empty(shape), np.empty(shape, dtype=np.float32), phases)
             self._buf = buf if buf[0].size <= 2_000_000 else None
         for start in range(0, self.n_fields, chunk):
             sl = slice(start, start + chunk)
@@ -304,7 +318,7 @@ class CorrelatedField:
             arg, arg32 = buf[0][:n], buf[1][:n]
             # [f, U, M] phase of every sinusoid at every point, then cos in place
             np.matmul(xy, self.wave_vectors[sl].transpose(0, 2, 1), out=arg)
-            arg += self.phases[sl, None, :]
+            arg += self.phases[sl, None, :] if buf[2] is None else buf[2]
             # cos in float32: 10× faster (SIMD); with |k| ≤ K_MAX and |x| ≤ 10 km the phase
             # error is < 0.01 rad
             np.copyto(arg32, arg, casting="same_kind")

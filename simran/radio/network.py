@@ -134,8 +134,11 @@ class RadioNetwork:
                 and np.array_equal(np.unique(site), np.arange(n_sites))):
             self._site_first_cell = np.array([np.flatnonzero(site == k)[0]
                                               for k in range(n_sites)])
+        self._co_sited = antenna.co_sited(self.topo.cell_xy)    # cells never move
         self.gain_db = self.gain_lin = self.los = None
         self._sig_key: tuple | None = None      # what sinr_db's cached serving powers are for
+        self._rsrp_key: tuple | None = None     # what rsrp_dbm's cached array is for
+        self._rsrp = None
 
     # ---------------------------------------------------------------------- channel ----------
     def init_channel(self, rng: np.random.Generator, ue_xy: np.ndarray) -> None:
@@ -169,7 +172,8 @@ class RadioNetwork:
             self.los = np.zeros((self.n_cells, 0), dtype=bool)
             return
         phi, theta, d2d, _ = antenna.angles(topo.cell_xy, topo.cell_azimuth_deg, self.bs_height_m,
-                                            ue_xy, n.ue_height_m)
+                                            ue_xy, n.ue_height_m, self._co_sited,
+                                            with_d3d=False)
         if n.antenna.model == "omni" or n.sectors == 1:
             g_ant = np.full(phi.shape, n.antenna.max_gain_dbi if n.antenna.model != "omni"
                             else 0.0)
@@ -247,11 +251,24 @@ class RadioNetwork:
     def rsrp_dbm(self) -> np.ndarray:
         """RSRP [dBm] of every cell at every UE, [C, U]: power per RE + gain (TS 38.215 §5.1.1).
 
-        Cells that are not on have −inf.
+        Cells that are not on have −inf. The array is read-only: it is computed again only
+        when the powers, cell states or gains are new arrays (they are replaced, never written
+        into, when they change — the channel at the mobility period, the measurements come
+        more often), and the same array is returned until then.
         """
-        per_re = self.state.tx_power_dbm - 10 * np.log10(12 * self.n_prb)
+        st = self.state
+        key = (st.tx_power_dbm, st.cell_state, self.gain_db)
+        old = self._rsrp_key
+        if old is not None and all(a is b for a, b in zip(key, old)):
+            return self._rsrp
+        per_re = st.tx_power_dbm - 10 * np.log10(12 * self.n_prb)
         r = per_re[:, None] + self.gain_db
-        return np.where(self.state.cell_on[:, None], r, -np.inf)
+        r = np.where(st.cell_on[:, None], r, -np.inf)
+        r.flags.writeable = False
+        # cached only on read-only inputs (a writable one could change behind the cache)
+        cache = not any(a.flags.writeable for a in key)
+        self._rsrp_key, self._rsrp = (key, r) if cache else (None, None)
+        return r
 
     def best_cell(self, pinned: np.ndarray | None = None,
                   pinned_cell: np.ndarray | None = None) -> np.ndarray:
