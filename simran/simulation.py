@@ -291,7 +291,7 @@ class Simulation:
             pw = power.power_w(load)
             cs_mbps = cs_bits / tick_s / 1e6
             for a in (bits, prb, cs_mbps, cs_prb, load, cqi):   # observed without copies
-                a.flags.writeable = False
+                a.setflags(write=False)       # (the flag of .flags.writeable, set cheaper)
             self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
             out = None
             if reuse and self.scheduler.input_determined():

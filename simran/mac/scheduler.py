@@ -197,21 +197,29 @@ class SliceScheduler:
 
     def _fill(self, group, n_groups, budget, kind, rate, need):
         """Apply each UE's slice policy within its group (``kind``: policy index per UE)."""
+        if not self._own and self._weighted:
+            # no policy of its own: the water-filling result is the allocation (0 + x is x, and
+            # water_fill never returns −0.0)
+            return self._fill_weighted(group, n_groups, budget, kind, rate, need)
         alloc = np.zeros(group.shape)
         for k, pol in self._own:
             g = np.where(kind == k, group, -1)
             alloc += pol.allocate(g, n_groups, budget, rate, need, self.avg_bps, self.pf_beta)
         if self._weighted:
-            # all weighted-share groups in one water-filling pass (groups never mix policies);
-            # each UE's weight is its own policy's (other UEs' entries are never read)
-            weight = None
-            for k, pol in self._weighted:
-                w = pol.weight(rate, self.avg_bps)
-                if weight is None:
-                    weight = np.full(group.shape, w) if np.ndim(w) == 0 else w
-                else:
-                    weight = np.where(kind == k, w, weight)
-            if self._own:
-                group = np.where(self._kind_weighted[kind], group, -1)
-            alloc += water_fill(group, n_groups, budget, weight, need)
+            alloc += self._fill_weighted(group, n_groups, budget, kind, rate, need)
         return alloc
+
+    def _fill_weighted(self, group, n_groups, budget, kind, rate, need):
+        """The groups of every weighted-share policy, water-filled in one pass."""
+        # all weighted-share groups in one water-filling pass (groups never mix policies);
+        # each UE's weight is its own policy's (other UEs' entries are never read)
+        weight = None
+        for k, pol in self._weighted:
+            w = pol.weight(rate, self.avg_bps)
+            if weight is None:
+                weight = np.full(group.shape, w) if np.ndim(w) == 0 else w
+            else:
+                weight = np.where(kind == k, w, weight)
+        if self._own:
+            group = np.where(self._kind_weighted[kind], group, -1)
+        return water_fill(group, n_groups, budget, weight, need)
