@@ -79,7 +79,7 @@ class SetIntent:
 Action = SetSliceQuota | SetSliceQuotas | SetCellPower | SetCellState | SetIntent
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     """Outcome of validating one action."""
 
@@ -166,7 +166,7 @@ class ControlSurface:
         """
         arr = getattr(self.net, name).copy()
         arr[index] = value
-        arr.flags.writeable = False
+        arr.setflags(write=False)
         setattr(self.net, name, arr)
 
     _HANDLERS = {"set_slice_quota": "_quota", "set_slice_quotas": "_quotas",
@@ -213,7 +213,7 @@ class ControlSurface:
             q = min(max(q, 0.0), 100.0)
         quota = self.net.quota_pct
         if cells.size == 1:          # one cell (an rt controller's every-tick case): scalars
-            c = int(cells[0])
+            c = int(a.cell) if a.cell is not None else 0
             row = quota[c].tolist()
             tot = 0.0
             for v in row:               # in index order, as numpy sums a short row
@@ -224,7 +224,8 @@ class ControlSurface:
                 reasons.append(f"other slices hold {others1:g} %: clamped to {new1:g} %")
             if apply:
                 self._write("quota_pct", (c, s), new1)
-            return Verdict("clamped" if reasons else "accepted", "; ".join(reasons),
+            return Verdict("clamped" if reasons else "accepted",
+                           "; ".join(reasons) if reasons else "",
                            {"slice": a.slice, "cells": [c], "quota_pct": [new1]})
         others = quota[cells].sum(axis=1) - quota[cells, s]             # [n]
         allowed = np.maximum(100.0 - others, 0.0)
