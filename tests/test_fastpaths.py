@@ -547,3 +547,25 @@ def test_record_block_stack_equals_np_stack():
         assert got.dtype == want.dtype and np.array_equal(got, want)
     flags = [pool[-1]] * 5
     assert _stack(flags).dtype == bool and np.array_equal(_stack(flags), np.stack(flags))
+
+
+def test_small_quota_budgets_equal_the_vectorised_formula():
+    """PRB budgets of a quota array of ≤ 4 entries come from Python floats; they equal the
+    vectorised floor(q/100 · N_PRB + 1e-9) bit for bit, on edges (50 % of 106 = 53, 0, 100, one
+    PRB) and random quotas, with cells off."""
+    from simran.mac import scheduler as sch
+
+    rng = np.random.default_rng(5)
+    edges = [0.0, 100.0, 50.0, 100.0 / 106, 100.0 / 106 * 37, 33.333333333333336, 1e-12]
+    for n_prb in (11, 24, 51, 106, 133, 273):
+        for trial in range(300):
+            shape = [(1, 1), (1, 2), (2, 2), (1, 4), (4, 1)][trial % 5]
+            q = rng.choice(edges + list(rng.uniform(0, 100, 8)), size=shape)
+            on = rng.uniform(size=shape[0]) < 0.8
+            got = sch.slice_budgets(q, n_prb, on)
+            want = np.where(on[:, None], np.floor(q / 100.0 * n_prb + 1e-9), 0.0)
+            assert got.shape == want.shape and got.dtype == want.dtype
+            assert np.array_equal(got, want) and not np.signbit(got).any()
+    big = rng.uniform(0, 100, (3, 2))            # above the threshold: the ufunc path
+    assert np.array_equal(sch.slice_budgets(big, 106, np.ones(3, bool)),
+                          np.floor(big / 100.0 * 106 + 1e-9))
