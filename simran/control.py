@@ -174,6 +174,10 @@ class ControlSurface:
                  "set_intent": "_intent"}
 
     def _cells(self, cell) -> tuple[np.ndarray, str]:
+        if type(cell) is int:           # the usual case, a valid index: one lookup
+            arr = self._one_cell.get(cell)
+            if arr is not None:
+                return arr, ""
         n = self.net.n_cells
         if cell is None:
             return np.arange(n), ""
