@@ -53,6 +53,25 @@ def _stack(arrays) -> np.ndarray:
     return np.repeat(np.array(objs), counts, axis=0)
 
 
+def _token_groups(tokens) -> tuple[list[int], np.ndarray] | None:
+    """(first index of each distinct token, the token index of every tick) when every tick of
+    a block has a token (:meth:`Collector.on_tick`) and they are few; else None. Ticks with
+    one token have the very same arrays, so a column is its distinct arrays, indexed."""
+    seen: dict[int, int] = {}
+    first, inv = [], []
+    for i, t in enumerate(tokens):
+        if t is None:
+            return None
+        j = seen.get(id(t))                # the tokens are alive: their ids are distinct
+        if j is None:
+            j = seen[id(t)] = len(first)
+            first.append(i)
+        inv.append(j)
+    if len(first) * 4 > len(tokens):
+        return None
+    return first, np.array(inv)
+
+
 def _carve(buf: np.ndarray, shapes: dict[str, tuple]) -> tuple[dict[str, np.ndarray], int]:
     """Views of consecutive parts of ``buf`` with the given shapes, and the length used."""
     out, i = {}, 0
@@ -157,7 +176,7 @@ class Collector:
                 c = self._contribs[id(token)] = (token, self._contribution(
                     sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w))
             contrib = c[1]
-        self._add_tick(end, contrib, cqi, load, cs_bits, cs_prb, power_w)
+        self._add_tick(end, contrib, cqi, load, cs_bits, cs_prb, power_w, token)
 
     def _contribution(self, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w
                       ) -> np.ndarray:
@@ -186,7 +205,8 @@ class Collector:
         parts += [power_w * sim.tick_s, geo_sum, geo_n]
         return np.concatenate(parts, axis=None, dtype=float)
 
-    def _add_tick(self, end: int, contrib, cqi, load, cs_bits, cs_prb, power_w) -> None:
+    def _add_tick(self, end: int, contrib, cqi, load, cs_bits, cs_prb, power_w,
+                  token=None) -> None:
         """:meth:`on_tick` with the tick's contributions gathered in ``contrib``."""
         sim = self.sim
         self._sums += contrib
@@ -197,7 +217,8 @@ class Collector:
             # the same numbers as record-by-record (0 + x, x / 1), at a fraction of the cost
             net = sim.net
             self._pending.append((end, load, power_w, cs_bits, cs_prb, net.tx_power_dbm,
-                                  net.cell_state, net.quota_pct, sim.serving, sim.ue_active))
+                                  net.cell_state, net.quota_pct, sim.serving, sim.ue_active,
+                                  token))
             if len(self._pending) >= PENDING_TICKS or end >= sim.duration_us:
                 self._drain()
         else:
@@ -227,12 +248,21 @@ class Collector:
         dur_s = sim.tick_s
         self.t_s[r0:r1] = np.array(col[0]) / 1e6
         c, s = self.cell, self.slice
-        cs_bits = _stack(col[3])                                      # [k, C, S]
+        # the allocation's arrays: per distinct token once when the kernel reused a few
+        groups = _token_groups(col[10])
+        if groups is None:
+            tick_stack = _stack
+        else:
+            first, inv = groups
+
+            def tick_stack(arrays):
+                return np.array([arrays[i] for i in first])[inv]
+        cs_bits = tick_stack(col[3])                                  # [k, C, S]
         c["throughput_mbps"][r0:r1] = cs_bits.sum(axis=2) / dur_s / 1e6
-        c["prb_util"][r0:r1] = _stack(col[1])
-        c["power_w"][r0:r1] = _stack(col[2])
+        c["prb_util"][r0:r1] = tick_stack(col[1])
+        c["power_w"][r0:r1] = tick_stack(col[2])
         s["throughput_mbps"][r0:r1] = cs_bits / dur_s / 1e6
-        s["prb"][r0:r1] = _stack(col[4])
+        s["prb"][r0:r1] = tick_stack(col[4])
         c["tx_power_dbm"][r0:r1] = _stack(col[5])
         c["state"][r0:r1] = _stack(col[6])
         s["quota_pct"][r0:r1] = _stack(col[7])
