@@ -48,7 +48,7 @@ def _stack(arrays) -> np.ndarray:
             prev = a
     if len(objs) == 1:
         return np.repeat(objs[0][None], counts[0], axis=0)
-    if len(objs) > len(counts) // 4 or len(objs) * 4 > len(arrays):
+    if len(objs) * 4 > len(arrays):
         return np.array(arrays)               # mostly distinct: one copy each is cheaper
     return np.repeat(np.array(objs), counts, axis=0)
 
