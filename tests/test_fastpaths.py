@@ -569,3 +569,53 @@ def test_small_quota_budgets_equal_the_vectorised_formula():
     big = rng.uniform(0, 100, (3, 2))            # above the threshold: the ufunc path
     assert np.array_equal(sch.slice_budgets(big, 106, np.ones(3, bool)),
                           np.floor(big / 100.0 * 106 + 1e-9))
+
+
+def test_a_policy_that_keeps_state_is_never_reused(monkeypatch, tmp_path):
+    """A policy whose ``allocate`` keeps state between ticks (here a pointer handing the whole
+    budget to one UE after another) declares ``keeps_state``; an all-trace network with two UEs
+    in its slice then calls it every tick, and the run equals the one recomputing every tick."""
+    from simran.mac import policies
+    from simran.mac.policies import SchedulingPolicy, register_policy
+    from simran.traces.trace import Trace
+    from simran.traces.trace_set import write_trace_set
+
+    monkeypatch.setattr(policies, "_REGISTRY", dict(policies._REGISTRY))
+
+    @register_policy("_test_rotating")
+    class Rotating(SchedulingPolicy):
+        description = "whole budget to one UE after another"
+        keeps_state = True
+
+        def __init__(self):
+            self.turn = 0
+
+        def allocate(self, group, n_groups, budget, rate_bps, need, avg_bps, beta):
+            idx = np.flatnonzero(group >= 0)
+            out = np.zeros(group.shape)
+            if idx.size:
+                u = idx[self.turn % idx.size]
+                out[u] = min(budget[group[u]], need[u])
+                self.turn += 1
+            return out
+
+    traces = [Trace(f"v{i}", np.arange(5, dtype=float), np.full(5, 9 + i)) for i in range(2)]
+    f = write_trace_set(tmp_path / "t.h5", traces, {"licence": "MIT"})
+    data = {"name": "t", "simulation": {"duration_s": 0.5, "tick_ms": 5.0, "seed": 1},
+            "network": {"layout": "hex", "rings": 0, "sectors": 1},
+            "slices": [{"name": "v", "quota_pct": 100, "policy": "_test_rotating"}],
+            "ue_groups": [{"name": "veh", "slice": "v", "mobility": "trace",
+                           "traffic": "full_buffer", "trace": {"file": str(f), "cell": 0}}],
+            "output": {"kpi_period_ms": 5.0, "ue_kpis": True, "ue_kpi_period_ms": 5.0}}
+    runs = []
+    for reuse in (True, False):
+        sim = Simulation(_scenario_from_data(data, tmp_path))
+        sim.reuse_ticks = reuse
+        calls = []
+        orig = sim.scheduler.allocate
+        sim.scheduler.allocate = lambda *a, _o=orig, _c=calls, **k: _c.append(1) or _o(*a, **k)
+        sim.run()
+        assert len(calls) == 100 and not sim.scheduler.input_determined()
+        runs.append(sim.collector.trimmed()[4]["throughput_mbps"])
+    assert np.array_equal(runs[0], runs[1])
+    assert (runs[0][::2, 0] > 0).all() and (runs[0][::2, 1] == 0).all()   # it did rotate

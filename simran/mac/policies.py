@@ -38,7 +38,10 @@ Contract of ``allocate`` (checked for every registered policy by ``tests/test_po
 nonnegative, 0 for members with group −1, at most the need, per group at most the budget and
 work-conserving (the budget is used up unless every need is met), and — unless the class sets
 ``lone_ue_gets_min = False`` — a UE alone in its group gets ``min(budget, need)`` (the
-scheduler's singleton fast path gives exactly that without calling the policy).
+scheduler's singleton fast path gives exactly that without calling the policy). ``allocate`` is
+a function of its arguments (the averages are one of them); a policy that keeps state of its own
+between ticks sets ``keeps_state = True``, and the kernel then recomputes every tick instead of
+reusing an allocation whose inputs repeat.
 """
 
 from __future__ import annotations
@@ -95,6 +98,9 @@ class SchedulingPolicy:
     uses_average: ClassVar[bool] = False
     #: a UE alone in its group gets min(budget, need) (the scheduler's singleton fast path)
     lone_ue_gets_min: ClassVar[bool] = True
+    #: ``allocate`` keeps state of its own between ticks (a token, a pointer): then the kernel
+    #: never reuses an allocation for equal inputs (:meth:`SliceScheduler.input_determined`)
+    keeps_state: ClassVar[bool] = False
 
     def allocate(self, group: np.ndarray, n_groups: int, budget: np.ndarray,
                  rate_bps: np.ndarray, need: np.ndarray, avg_bps: np.ndarray,

@@ -98,6 +98,7 @@ class SliceScheduler:
         self.pf_beta = float(pf_beta)
         self.avg_bps: np.ndarray | None = None
         self.uses_average = any(p.uses_average for p in pols)
+        self._keeps_state = any(p.keeps_state for p in pols)
         self._lone_min = all(p.lone_ue_gets_min for p in pols)
         self._groups_of: np.ndarray | None = None   # the serving array the cache below is for
         self._on_of: np.ndarray | None = None       # the cell_on array _all_on is for
@@ -112,14 +113,16 @@ class SliceScheduler:
         read, and they are not kept (:meth:`input_determined`)."""
 
     def input_determined(self) -> bool:
-        """Whether :meth:`allocate` is a function of its arguments alone from now on: no
-        policy reads the throughput averages, or every UE is alone in its (cell, slice) group
-        for good (``fixed_groups``) under policies that give a lone UE ``min(budget, need)``.
-        The kernel then reuses a tick's allocation while its inputs are the same arrays."""
+        """Whether :meth:`allocate` is a function of its arguments alone from now on: every UE
+        is alone in its (cell, slice) group for good (``fixed_groups``) under policies that give
+        a lone UE ``min(budget, need)`` (no policy is called), or no policy reads the throughput
+        averages or keeps state of its own (``keeps_state``). The kernel then reuses a tick's
+        allocation while its inputs are the same arrays."""
         if self._groups_of is None:
             return False                          # nothing allocated yet
-        return not self.uses_average or (self.fixed_groups and self._singleton
-                                         and self._lone_min)
+        if self.fixed_groups and self._singleton and self._lone_min:
+            return True
+        return not (self.uses_average or self._keeps_state)
 
     def allocate(self, serving: np.ndarray, ue_slice: np.ndarray, active: np.ndarray,
                  bits_per_prb: np.ndarray, demand_bits: np.ndarray, quota_pct: np.ndarray,
