@@ -37,6 +37,11 @@ class SetSliceQuota:
     cell: int | None = None
     kind: str = field(default="set_slice_quota", init=False)
 
+    def __init__(self, slice: str, quota_pct: float, cell: int | None = None):  # noqa: A002
+        # what the generated frozen __init__ does (``kind`` is the class default), in one call
+        # instead of four object.__setattr__: an rt controller builds one every few ticks
+        self.__dict__.update(slice=slice, quota_pct=quota_pct, cell=cell)
+
 
 @dataclass(frozen=True, eq=False)
 class SetSliceQuotas:
@@ -120,7 +125,10 @@ class ControlSurface:
         self.on_applied = on_applied
         self._queue: list = []
         self._seq = itertools.count()
-        self._one_cell: dict[int, np.ndarray] = {}
+        self._one_cell: dict[int, np.ndarray] = {}      # cell → its read-only index array
+        for c in range(int(net.n_cells)):
+            arr = self._one_cell[c] = np.array((c,))
+            arr.flags.writeable = False
 
     # -- queueing ----------------------------------------------------------------------------
     def submit(self, action: Action, t_ready_us: int, origin: str = "script", tag=None) -> None:
@@ -145,7 +153,33 @@ class ControlSurface:
 
     def apply(self, action: Action) -> Verdict:
         """Validate, clamp and apply an action now."""
+        if type(action) is SetSliceQuota and type(action.cell) is int:
+            v = self._quota_one(action)                 # an rt controller's every-tick case
+            if v is not None:
+                return v
         return self._dispatch(action, apply=True)
+
+    def _quota_one(self, a: SetSliceQuota) -> Verdict | None:
+        """:meth:`_quota` for a valid slice, an existing cell and a float quota within
+        [0, 100] %, with the same float operations; None (take the general path) otherwise."""
+        s, q, c = self.slice_index.get(a.slice), a.quota_pct, a.cell
+        if s is None or type(q) is not float or not 0.0 <= q <= 100.0 or c not in self._one_cell:
+            return None                                  # (NaN fails the range test)
+        quota = self.net.quota_pct
+        row = quota[c].tolist()
+        tot = 0.0
+        for v in row:                  # in index order, as numpy sums a short row
+            tot += v
+        others1 = tot - row[s]
+        new1 = min(q, max(100.0 - others1, 0.0))
+        arr = quota.copy()                               # copy-on-write (see _write)
+        arr[c, s] = new1
+        arr.setflags(write=False)
+        self.net.quota_pct = arr
+        if new1 < q - 1e-12:
+            return Verdict("clamped", f"other slices hold {others1:g} %: clamped to {new1:g} %",
+                           {"slice": a.slice, "cells": [c], "quota_pct": [new1]})
+        return Verdict("accepted", "", {"slice": a.slice, "cells": [c], "quota_pct": [new1]})
 
     def _dispatch(self, action, apply: bool) -> Verdict:
         handler = self._HANDLERS.get(getattr(action, "kind", None))

@@ -27,6 +27,7 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
+from simran._drive import drive
 from simran.control import ControlSurface, action_to_dict, event_action
 from simran.mac.scheduler import SliceScheduler, slice_budgets
 from simran.output.collectors import Collector
@@ -364,12 +365,15 @@ class Simulation:
         """Start the processes (tick, mobility, measurement, agents) without running the clock;
         then step with ``env.run(until=…)`` (as :mod:`simran.gym` does). :meth:`run` calls it."""
         env = self.env
-        env.process(self._tick_proc())
+        drive(env, self._tick_proc())     # a lighter process (simran._drive), same order
         env.process(self._mobility_proc())
         if not self.ue_is_trace.all():     # trace UEs are pinned to their cell: no A3 to run
             env.process(self._measurement_proc())
         for a in self.agents:
-            env.process(a.run())
+            if a.default_loop():           # observe–decide–wait on its own timeouts only
+                drive(env, a.run())
+            else:
+                env.process(a.run())
 
     def run(self, progress=None) -> None:
         """Run to the end of the scenario (``progress``: callable(now_us) every ~1 % of time)."""

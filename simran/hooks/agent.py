@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import time
 
+_perf_counter = time.perf_counter
+
 import simpy
 
 from simran.errors import AgentError, ScenarioError, SimranError
@@ -121,6 +123,13 @@ class Agent:
         """Lines telling what this agent did, printed by ``simran run`` (default: none)."""
         return []
 
+    def default_loop(self) -> bool:
+        """True when the agent runs the base class's loop (:meth:`run` and its periodic
+        observe–decide–wait are not overridden): the kernel then drives it with a lighter
+        process (:mod:`simran._drive`) in the same event order."""
+        t = type(self)
+        return t.run is Agent.run and t._loop is Agent._loop
+
     # -- helpers for subclasses -----------------------------------------------------------
     def observe(self) -> Observation:
         """Build the observation of now (drains the inbox)."""
@@ -163,29 +172,62 @@ class Agent:
         if first > 0:
             yield env.timeout(first)
         while True:
-            t0 = int(env.now)
+            t0 = int(env._now)                           # (env.now, without the property)
             latency_us = self.step(t0)                   # effects are queued for t0 + L
             # the agent is busy thinking until t0 + L (the network evolves meanwhile); a decision
             # longer than the period skips the observations it covered
-            nxt = t0 + self.period_us
+            period = self.period_us
+            nxt = t0 + period
             while nxt < t0 + latency_us:
-                nxt += self.period_us
+                nxt += period
             yield env.timeout(nxt - t0)
 
     def step(self, t0: int) -> int:
         """Observe, decide, charge latency, submit; return the latency [µs]."""
         obs = self.observe()
-        w0 = time.perf_counter()
+        w0 = _perf_counter()
         dec = self.decide(obs)
-        wall = time.perf_counter() - w0
-        if dec is None:
-            dec = NO_DECISION         # read-only use below; its row gets a list of its own
-        elif isinstance(dec, list):
+        wall = _perf_counter() - w0
+        if dec is None or type(dec) is list:    # no Decision to build: what NO_DECISION says
+            lat = self._fixed_us
+            if lat is None:
+                lat = self._charge(NO_DECISION, wall)
+            if t0 + lat > self.busy_until_us:
+                self.busy_until_us = t0 + lat
+            return self._commit_actions(t0, lat, dec, wall)
+        if isinstance(dec, list):
             dec = Decision(actions=dec)
         wall_s = dec.wall_s if dec.wall_s is not None else wall
         lat = self._charge(dec, wall_s)
         self.busy_until_us = max(self.busy_until_us, t0 + lat)
         return self._commit(t0, lat, dec, wall_s)
+
+    def _commit_actions(self, t0: int, lat: int, actions: list | None, wall_s: float) -> int:
+        """:meth:`_commit` of ``Decision(actions=actions)`` (None: no decision), without it."""
+        on_time = lat <= self.budget_us
+        if not actions:
+            self._row(t0, lat, NO_DECISION, wall_s, "no_action" if on_time or
+                      self.cfg.late != "drop" else "dropped_late", on_time)
+            return lat
+        if not on_time and self.cfg.late == "drop":
+            row = self._row(t0, lat, NO_DECISION, wall_s, "dropped_late", on_time)
+            row.actions, row.n_actions = actions, len(actions)
+            return lat
+        row = self._row(t0, lat, NO_DECISION, wall_s, "pending" if on_time else "pending_late",
+                        on_time)
+        row.actions, row.n_actions = actions, len(actions)
+        if len(actions) == 1:                     # an rt controller's usual case
+            done = "applied" if on_time else "applied_late"
+
+            def applied(t_us, action, verdict):
+                row.t_apply_s = t_us / US_PER_S
+                row.guard_verdict, row.guard_reason = verdict.status, verdict.reason
+                row.status = done
+
+            self._submit(actions[0], t0 + lat, self._origin, applied)
+            return lat
+        self._submit_all(actions, t0 + lat, row, on_time)
+        return lat
 
     def _charge(self, dec: Decision, wall_s: float) -> int:
         if self._fixed_us is not None:          # a constant: no call (an rt loop's case)
@@ -207,7 +249,10 @@ class Agent:
         row.validation, row.fallback_reason = dec.validation, dec.fallback_reason or ""
         row.prompt_tokens, row.completion_tokens = dec.prompt_tokens, dec.completion_tokens
         row.wall_s, row.note = wall_s, dec.note
-        return self._log.add(row)
+        rows = self._log.rows                   # DecisionLog.add, for a record built here
+        row.decision_id = len(rows)
+        rows.append(row)
+        return row
 
     def _commit(self, t0: int, lat: int, dec: Decision, wall_s: float) -> int:
         on_time = lat <= self.budget_us
@@ -219,8 +264,17 @@ class Agent:
         row = self._row(t0, lat, dec, wall_s, status, on_time)
         if late_drop or not acts:
             return lat
+        if dec.actions:
+            self._submit_all(dec.actions, t_ready, row, on_time)
+        if dec.messages or dec.on_ready is not None:
+            self._env.process(self._ready_effects(lat, dec, row, on_time))
+        return lat
+
+    def _submit_all(self, actions: list, t_ready: int, row: DecisionRecord, on_time: bool
+                    ) -> None:
+        """Queue a decision's actions; its row takes their verdicts as they are applied."""
         verdicts: list = []
-        n_actions = len(dec.actions)
+        n_actions = len(actions)
 
         def applied(t_us, action, verdict, _row=row, _n=n_actions):
             verdicts.append(verdict)
@@ -233,11 +287,8 @@ class Agent:
             if len(verdicts) == _n:
                 _row.status = "applied" if on_time else "applied_late"
 
-        for a in dec.actions:
-            self._submit(a, t_ready, origin=self._origin, tag=applied)
-        if dec.messages or dec.on_ready is not None:
-            self._env.process(self._ready_effects(lat, dec, row, on_time))
-        return lat
+        for a in actions:
+            self._submit(a, t_ready, self._origin, applied)
 
     def _ready_effects(self, lat: int, dec: Decision, row, on_time: bool):
         if lat:

@@ -53,7 +53,10 @@ def slice_budgets(quota_pct: np.ndarray, n_prb: int, cell_on: np.ndarray,
         Whole numbers of PRBs; each row sums to at most ``n_prb`` when quotas sum to ≤ 100 %.
     """
     # tiny epsilon so that 50 % of 106 PRB = 53 is not floored to 52 by rounding noise
-    if quota_pct.size <= _SCALAR_MAX:
+    if quota_pct.size == 1:             # one cell, one slice: one float, one fill
+        b = np.empty(quota_pct.shape)
+        b.fill(math.floor(quota_pct.item() / 100.0 * n_prb + 1e-9))
+    elif quota_pct.size <= _SCALAR_MAX:
         # a cell or two (a controller moving one slice's quota every few ticks): the same IEEE
         # operations in the same order on Python floats cost less than four ufunc calls
         b = np.array([[math.floor(q / 100.0 * n_prb + 1e-9) for q in row]
