@@ -47,9 +47,8 @@ class _UrgentTimeout(simpy.events.Event):
     """A timeout scheduled with URGENT priority (runs before normal events at the same time)."""
 
     def __init__(self, env: simpy.Environment, delay: int):
-        super().__init__(env)
-        self._ok = True
-        self._value = None
+        self.env, self.callbacks = env, []        # Event.__init__, inline (one per tick)
+        self._ok, self._value = True, None
         env.schedule(self, URGENT, delay)
 
 
@@ -131,7 +130,6 @@ class Simulation:
         self.handovers = 0
         self.a3 = A3Handover(sc.network.handover, self.U)
         self.collector = Collector(self)
-        self.energy_j = self.collector.energy_j   # [C] J, summed by the collector every tick
         # block errors, HARQ and OLLA ([network.link], simran.radio.harq): None when off, and
         # then the tick does exactly what it did without the option
         self.link_adapt = None
@@ -154,6 +152,8 @@ class Simulation:
 
     # ---------------------------------------------------------------------- channel ----------
     # the large-scale channel belongs to the radio network; these read it (read-only)
+    energy_j = property(lambda self: self.collector.energy_j,
+                        doc="Energy drawn by each cell so far [J], [C] (summed every tick).")
     gain_db = property(lambda self: self.radio.gain_db, doc="Large-scale gain [C, U], dB.")
     gain_lin = property(lambda self: self.radio.gain_lin, doc="Large-scale gain [C, U], linear.")
     los = property(lambda self: self.radio.los, doc="LOS state [C, U] of every link.")
@@ -210,9 +210,11 @@ class Simulation:
         self.scheduler.fixed_groups = all_trace        # trace UEs never change cell
         memo_of, memo, bkey_of, bkey = (None, None, None), {}, None, b""
         cqi_until = -1                  # a trace UE's CQI is the same until then [µs]
-        while env.now < self.duration_us:
-            now = env.now
-            self.control.apply_due(now)
+        control, queue = self.control, self.control._queue
+        while env._now < self.duration_us:           # (env.now, without the property)
+            now = env._now
+            if queue and queue[0][0] <= now:          # actions due (ControlSurface.apply_due)
+                control.apply_due(now)
             if all_trace and now < cqi_until:
                 pass                     # every trace holds its CQI: nothing to derive
             elif all_trace:

@@ -140,13 +140,14 @@ class PController(Agent):
 
     # -- the loop --------------------------------------------------------------------------------
     def decide(self, obs):
-        target = float(obs.intent_mbps[self.s])
+        s, c = self.s, self.cell                  # (.item: the float of the element, directly)
+        target = obs.intent_mbps.item(s)
         if not math.isfinite(target):
             return None                                   # no intent: nothing to enforce
-        tol = float(obs.intent_tol_mbps[self.s])
-        y = float(obs.tick_cell_slice_mbps[self.cell, self.s])
+        tol = obs.intent_tol_mbps.item(s)
+        y = obs.tick_cell_slice_mbps.item(c, s)
         self.iterations += 1
-        q_ran = float(obs.quota_pct[self.cell, self.s])
+        q_ran = obs.quota_pct.item(c, s)
         q = self._q if q_ran == self._sent else q_ran       # resync if someone else changed it
         saturated = (q >= self.q_hi and y < target - tol) or (q <= self.q_lo and y > target + tol)
         done = self.tracker.step(obs.t_us // self.ctx.tick_us, y, target, tol, saturated)

@@ -17,6 +17,11 @@ from simran.units import ms_to_us
 
 PENDING_TICKS = 256
 """Per-tick records (``kpi_period_ms = tick_ms``) are written in blocks of this many ticks."""
+FOLD_TICKS = 64
+"""Ticks' contributions to a small sum buffer are added in blocks of at most this many."""
+FOLD_MAX = 512
+"""Sum buffers of at most this many numbers take their ticks' contributions in blocks (one
+numpy call per block instead of one per tick); larger ones add each tick at once."""
 
 
 class _Acc:
@@ -126,6 +131,12 @@ class Collector:
                   "energy": (C,), "sinr_sum": (U,), "sinr_n": (U,)}
         self._sums = np.zeros(sum(math.prod(v) for v in shapes.values()))
         v, _ = _carve(self._sums, shapes)
+        self._v = v
+        # a small buffer takes the ticks' contributions in blocks (:meth:`_fold`): one numpy
+        # call costs more than the additions themselves
+        self._later: list[np.ndarray] | None = [] if self._sums.size <= FOLD_MAX else None
+        self._fold_buf = (np.empty((FOLD_TICKS + 1, self._sums.size))
+                          if self._later is not None else None)
         self._zero, _ = _carve(np.zeros_like(self._sums), shapes)    # read only
         self._contribs: dict[int, tuple] = {}       # id(token) → (token, contributions)
         self._acc = _Acc({k: v[k] for k in ("cell_bits", "cell_prb", "power", "cs_bits",
@@ -141,16 +152,44 @@ class Collector:
         self._nan_u = np.full(U, np.nan)
         # whole-run accumulators for the summary
         self._cs_bits_run, self._load_run = v["run_cs_bits"], v["run_load"]
-        self.ue_total_bits = v["ue_total"]
-        self.energy_j = v["energy"]
-        """Energy drawn by each cell so far [J]: input power × tick, summed every tick."""
         self.n_ticks = 0
         self._nue_key: tuple | None = None       # (serving, active) the UE counts are for
         self._pending: list[tuple] = []          # per-tick records not yet written
-        self.sinr_sum, self.sinr_n = v["sinr_sum"], v["sinr_n"]
+        self._tick_us, self._duration_us = sim.tick_us, sim.duration_us
         self._ones_u = np.ones(U)
         self._mcs = np.zeros(U)
         self._last_cqi = None                    # CQI of the last tick (MCS taken at a flush)
+
+    def _sum(self, name: str) -> np.ndarray:
+        self._fold()
+        return self._v[name]
+
+    energy_j = property(lambda self: self._sum("energy"), doc="""Energy drawn by each cell so
+        far [J], [C]: input power × tick, summed every tick (a view of the sum buffer).""")
+    ue_total_bits = property(lambda self: self._sum("ue_total"),
+                             doc="Bits served to each UE so far, [U].")
+    sinr_sum = property(lambda self: self._sum("sinr_sum"),
+                        doc="Sum of each UE's SINR over its ticks with geometry [dB], [U].")
+    sinr_n = property(lambda self: self._sum("sinr_n"),
+                      doc="Number of ticks in :attr:`sinr_sum`, [U].")
+
+    def _fold(self) -> None:
+        """Add the contributions of the ticks not added yet, in tick order.
+
+        ``np.add.accumulate`` along the ticks computes ``s ← s + c_k`` one tick after the other,
+        element by element — the very additions, in the same order, as one ``+=`` per tick —
+        so the sums are bit for bit those of adding every tick at once.
+        """
+        later = self._later
+        if not later:
+            return
+        k = len(later)
+        buf = self._fold_buf[:k + 1]
+        buf[0] = self._sums
+        np.concatenate(later, out=buf[1:].reshape(-1))
+        np.add.accumulate(buf, axis=0, out=buf)
+        self._sums[:] = buf[k]
+        later.clear()
 
     def on_tick(self, now_us, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w,
                 token=None) -> None:
@@ -165,7 +204,7 @@ class Collector:
         allocation it reuses while the inputs are unchanged); a tick with a token seen before
         has the very same arrays, and its contribution vector is reused.
         """
-        end = now_us + self.sim.tick_us
+        end = now_us + self._tick_us
         if token is None:
             contrib = self._contribution(sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w)
         else:
@@ -176,7 +215,36 @@ class Collector:
                 c = self._contribs[id(token)] = (token, self._contribution(
                     sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w))
             contrib = c[1]
-        self._add_tick(end, contrib, cqi, load, cs_bits, cs_prb, power_w, token)
+        later = self._later
+        if later is None:
+            self._sums += contrib
+        else:
+            later.append(contrib)               # added with the next block (:meth:`_fold`)
+            if len(later) >= FOLD_TICKS:
+                self._fold()
+        dur = self._duration_us
+        if self._every_tick:
+            # a record per tick (the Type I metrics need them): the tick's values are the
+            # record. They are kept by reference (every array here is new each tick or, for the
+            # network state, replaced rather than changed) and written in blocks, vectorised —
+            # the same numbers as record-by-record (0 + x, x / 1), at a fraction of the cost
+            sim = self.sim
+            net = sim.net
+            self._pending.append((end, load, power_w, cs_bits, cs_prb, net.tx_power_dbm,
+                                  net.cell_state, net.quota_pct, sim.serving, sim.ue_active,
+                                  token))
+            if len(self._pending) >= PENDING_TICKS or end >= dur:
+                self._drain()
+        else:
+            self._acc.n += 1
+            if end >= self._next or end >= dur:
+                self._flush(end)
+        self.n_ticks += 1
+        if self.ue_on:
+            self._uacc.n += 1
+            self._last_cqi = cqi
+            if end >= self._next_ue or end >= dur:
+                self._flush_ue(end)
 
     def _contribution(self, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w
                       ) -> np.ndarray:
@@ -204,37 +272,6 @@ class Collector:
             parts += [z["u_bits"], z["u_sinr"], z["u_cqi"], z["u_prb"], z["u_active"]]
         parts += [power_w * sim.tick_s, geo_sum, geo_n]
         return np.concatenate(parts, axis=None, dtype=float)
-
-    def _add_tick(self, end: int, contrib, cqi, load, cs_bits, cs_prb, power_w,
-                  token=None) -> None:
-        """:meth:`on_tick` with the tick's contributions gathered in ``contrib``."""
-        sim = self.sim
-        self._sums += contrib
-        if self._every_tick:
-            # a record per tick (the Type I metrics need them): the tick's values are the
-            # record. They are kept by reference (every array here is new each tick or, for the
-            # network state, replaced rather than changed) and written in blocks, vectorised —
-            # the same numbers as record-by-record (0 + x, x / 1), at a fraction of the cost
-            net = sim.net
-            self._pending.append((end, load, power_w, cs_bits, cs_prb, net.tx_power_dbm,
-                                  net.cell_state, net.quota_pct, sim.serving, sim.ue_active,
-                                  token))
-            if len(self._pending) >= PENDING_TICKS or end >= sim.duration_us:
-                self._drain()
-        else:
-            self._acc.n += 1
-        self.n_ticks += 1
-        if self.ue_on:
-            self._uacc.n += 1
-            self._last_cqi = cqi
-        self._flush_due(end)
-
-    def _flush_due(self, end: int) -> None:
-        dur = self.sim.duration_us
-        if not self._every_tick and (end >= self._next or end >= dur):
-            self._flush(end)
-        if self.ue_on and (end >= self._next_ue or end >= dur):
-            self._flush_ue(end)
 
     def _drain(self) -> None:
         """Write the pending per-tick records (``kpi_period_ms = tick_ms``) as one block."""
@@ -291,6 +328,7 @@ class Collector:
         return None
 
     def _flush(self, end_us: int) -> None:
+        self._fold()
         a, n = self._acc.sums, self._acc.n
         if n == 0:
             return
@@ -335,6 +373,7 @@ class Collector:
         sim, u, n, r = self.sim, self._uacc.sums, self._uacc.n, self.ru
         if n == 0 or r >= self.ue_t_s.size:
             return
+        self._fold()
         dur_s = n * sim.tick_s
         self.ue_t_s[r] = end_us / 1e6
         e = self.ue
@@ -364,6 +403,7 @@ class Collector:
     def summary(self) -> dict:
         """Run-level metrics (flat names with units)."""
         sim = self.sim
+        self._fold()
         dur = max(self.n_ticks, 1) * sim.tick_s
         self.total_bits = float(self._cs_bits_run.sum())
         self.slice_bits = self._cs_bits_run.sum(axis=0)
