@@ -37,7 +37,8 @@ import simpy
 
 from simran.errors import AgentError, ScenarioError, SimranError
 from simran.hooks.context import AgentContext, Observation
-from simran.hooks.decisions import NO_DECISION, Decision, DecisionLog, DecisionRecord, worst_verdict
+from simran.hooks.decisions import (NO_DECISION, NO_REPLY, Decision, DecisionLog,
+                                    DecisionRecord, reply_fields, worst_verdict)
 from simran.hooks.latency import FixedLatency, parse_latency_spec
 from simran.hooks.messages import Message
 from simran.units import US_PER_S, ms_to_us
@@ -239,16 +240,13 @@ class Agent:
     def _row(self, t0: int, lat: int, dec: Decision, wall_s: float, status: str,
              on_time: bool) -> DecisionRecord:
         row = DecisionRecord.__new__(DecisionRecord)      # every field set here
-        row.agent, row.kind, row.loop = self.name, self.kind, self.loop
+        row._a = (self.name, self.kind, self.loop, self.budget_ms)
+        row._r = NO_REPLY if dec is NO_DECISION else reply_fields(dec)
         row.t_obs_s, row.t_ready_s, row.t_apply_s = t0 / US_PER_S, (t0 + lat) / US_PER_S, None
-        row.latency_ms, row.budget_ms, row.on_time = lat / 1e3, self.budget_ms, on_time
+        row.latency_ms, row.on_time = lat / 1e3, on_time
         row.status, row.n_actions = status, len(dec.actions)
-        row.backend, row.model, row.prompt_hash = dec.backend, dec.model, dec.prompt_hash
-        row.prompt, row.raw_text, row.parsed = dec.prompt, dec.raw_text, dec.parsed
         row.actions, row.guard_verdict, row.guard_reason = dec.actions or [], "", ""
-        row.validation, row.fallback_reason = dec.validation, dec.fallback_reason or ""
-        row.prompt_tokens, row.completion_tokens = dec.prompt_tokens, dec.completion_tokens
-        row.wall_s, row.note = wall_s, dec.note
+        row.wall_s = wall_s
         rows = self._log.rows                   # DecisionLog.add, for a record built here
         row.decision_id = len(rows)
         rows.append(row)
