@@ -19,6 +19,7 @@ There are no module globals: two simulations can run in one Python process.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +211,7 @@ class Simulation:
         self.scheduler.fixed_groups = all_trace        # trace UEs never change cell
         memo_of, memo, bkey_of, bkey = (None, None, None), {}, None, b""
         cqi_until = -1                  # a trace UE's CQI is the same until then [µs]
+        one_quota = C * S == 1
         control, queue = self.control, self.control._queue
         while env._now < self.duration_us:           # (env.now, without the property)
             now = env._now
@@ -255,15 +257,22 @@ class Simulation:
                 all_on = bool(cell_on.all())
             if net.quota_pct is not quota_of or budget_on is not cell_on:
                 quota_of, budget_on = net.quota_pct, cell_on
-                budget = slice_budgets(quota_of, n_prb, cell_on, all_on).ravel()
+                if reuse and one_quota:
+                    # one cell, one slice (a Type I route): the budget of slice_budgets, as
+                    # the memo's key; the allocation, when computed, derives the array itself
+                    budget, bkey_of = None, None
+                    bkey = (float(math.floor(quota_of.item() / 100.0 * n_prb + 1e-9))
+                            if all_on else 0.0)
+                else:
+                    budget = slice_budgets(quota_of, n_prb, cell_on, all_on).ravel()
             if net.tx_power_dbm is not tx_of or power_on is not cell_on:
                 tx_of, power_on = net.tx_power_dbm, cell_on
                 power.prepare(dbm_to_w(tx_of), cell_on)
             if reuse:
                 if bpp is not memo_of[0] or tx_of is not memo_of[1] or power_on is not memo_of[2]:
                     memo_of, memo = (bpp, tx_of, power_on), {}
-                if budget is not bkey_of:          # PRBs per (cell, slice) are the key
-                    bkey_of, bkey = budget, budget.tobytes()
+                if budget is not bkey_of and budget is not None:   # PRBs per (cell, slice)
+                    bkey_of, bkey = budget, budget.tobytes()          # are the key
                 out = memo.get(bkey)
                 if out is not None:
                     bits, prb, cs_mbps, cs_prb, load, cs_bits, pw = out

@@ -109,6 +109,7 @@ class PController(Agent):
         self._listeners: list = []
         self.iterations = 0
         self.send_every_tick = bool(p.get("send_every_tick", False))
+        self._tick_us, self._n_prb = ctx.tick_us, ctx.n_prb
         self._q: float | None = None                  # the controller's own (float) quota
         self._sent: float | None = None               # the last quota sent to the RAN
         if "intent_mbps" in p:
@@ -150,13 +151,14 @@ class PController(Agent):
         q_ran = obs.quota_pct.item(c, s)
         q = self._q if q_ran == self._sent else q_ran       # resync if someone else changed it
         saturated = (q >= self.q_hi and y < target - tol) or (q <= self.q_lo and y > target + tol)
-        done = self.tracker.step(obs.t_us // self.ctx.tick_us, y, target, tol, saturated)
+        done = self.tracker.step(obs.t_us // self._tick_us, y, target, tol, saturated)
         if done is not None:
             self._completed(done, obs.t_us)
         self._q = q_new = min(max(q + self.kp * (target - y), self.q_lo), self.q_hi)  # Eq. 1, 2
-        if not self.send_every_tick and q_ran == self._sent and \
-                self._prbs(q_new) == self._prbs(q_ran):
-            return None                       # same whole-PRB grant: nothing to tell the RAN
+        if not self.send_every_tick and q_ran == self._sent:
+            n = self._n_prb                   # _prbs(q_new) == _prbs(q_ran), inline
+            if math.floor(q_new / 100.0 * n + 1e-9) == math.floor(q_ran / 100.0 * n + 1e-9):
+                return None                   # same whole-PRB grant: nothing to tell the RAN
         self._sent = q_new
         return [SetSliceQuota(self.slice, q_new, self.cell)]
 

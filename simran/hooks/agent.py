@@ -96,6 +96,7 @@ class Agent:
         self._env = ctx._sim.env
         self._origin = f"agent:{cfg.name}"
         self.busy_until_us = 0
+        self._row_a: tuple = ()
 
     # -- to override ----------------------------------------------------------------------
     def decide(self, obs: Observation) -> Decision | list | None:
@@ -240,7 +241,12 @@ class Agent:
     def _row(self, t0: int, lat: int, dec: Decision, wall_s: float, status: str,
              on_time: bool) -> DecisionRecord:
         row = DecisionRecord.__new__(DecisionRecord)      # every field set here
-        row._a = (self.name, self.kind, self.loop, self.budget_ms)
+        a = (self.name, self.kind, self.loop, self.budget_ms)
+        if a == self._row_a:              # one tuple shared by the agent's rows while these
+            a = self._row_a               # fields stay the same (fewer objects for the GC)
+        else:
+            self._row_a = a
+        row._a = a
         row._r = NO_REPLY if dec is NO_DECISION else reply_fields(dec)
         row.t_obs_s, row.t_ready_s, row.t_apply_s = t0 / US_PER_S, (t0 + lat) / US_PER_S, None
         row.latency_ms, row.on_time = lat / 1e3, on_time
