@@ -213,10 +213,24 @@ class Simulation:
         cqi_until = -1                  # a trace UE's CQI is the same until then [µs]
         one_quota = C * S == 1
         control, queue = self.control, self.control._queue
+        collector, tick_us = self.collector, self.tick_us
+        same = None            # the reused entry of the last tick, while its inputs stand
         while env._now < self.duration_us:           # (env.now, without the property)
             now = env._now
             if queue and queue[0][0] <= now:          # actions due (ControlSurface.apply_due)
                 control.apply_due(now)
+            if (same is not None and now < cqi_until and net.quota_pct is quota_of
+                    and net.cell_state is state_of and net.tx_power_dbm is tx_of):
+                # no input of the last tick's allocation changed (the CQI holds, the network
+                # state arrays are the same objects): the memo would give its entry again
+                bits, prb, cs_mbps, cs_prb, load, cs_bits, pw = same
+                self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
+                collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
+                                  token=same)
+                self.prev_load = load
+                yield _UrgentTimeout(env, tick_us)
+                continue
+            same = None
             if all_trace and now < cqi_until:
                 pass                     # every trace holds its CQI: nothing to derive
             elif all_trace:
@@ -275,6 +289,7 @@ class Simulation:
                     bkey_of, bkey = budget, budget.tobytes()          # are the key
                 out = memo.get(bkey)
                 if out is not None:
+                    same = out
                     bits, prb, cs_mbps, cs_prb, load, cs_bits, pw = out
                     self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
                     self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
@@ -309,7 +324,7 @@ class Simulation:
             if reuse and self.scheduler.input_determined():
                 if len(memo) >= 64:       # a controller sweeping many budgets: keep it small
                     memo.clear()
-                out = memo[bkey] = (bits, prb, cs_mbps, cs_prb, load, cs_bits, pw)
+                out = memo[bkey] = same = (bits, prb, cs_mbps, cs_prb, load, cs_bits, pw)
             self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
                                    token=out)
             self.prev_load = load

@@ -139,6 +139,7 @@ class Collector:
                           if self._later is not None else None)
         self._zero, _ = _carve(np.zeros_like(self._sums), shapes)    # read only
         self._contribs: dict[int, tuple] = {}       # id(token) → (token, contributions)
+        self._tok, self._tok_contrib = None, None    # the last token and its contributions
         self._acc = _Acc({k: v[k] for k in ("cell_bits", "cell_prb", "power", "cs_bits",
                                              "cs_prb")})
         self._uacc = _Acc({"bits": v["u_bits"], "sinr": v["u_sinr"], "cqi": v["u_cqi"],
@@ -154,7 +155,11 @@ class Collector:
         self._cs_bits_run, self._load_run = v["run_cs_bits"], v["run_load"]
         self.n_ticks = 0
         self._nue_key: tuple | None = None       # (serving, active) the UE counts are for
-        self._pending: list[tuple] = []          # per-tick records not yet written
+        # per-tick records not yet written, as runs of ticks with the very same arrays:
+        # [end of the first tick, ticks, load, power, cs_bits, cs_prb, tx power, cell state,
+        #  quota, serving, active, token]
+        self._pending: list[list] = []
+        self._n_pending = 0                      # ticks in them
         self._tick_us, self._duration_us = sim.tick_us, sim.duration_us
         self._ones_u = np.ones(U)
         self._mcs = np.zeros(U)
@@ -207,6 +212,8 @@ class Collector:
         end = now_us + self._tick_us
         if token is None:
             contrib = self._contribution(sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w)
+        elif token is self._tok:                # the last tick's allocation again
+            contrib = self._tok_contrib
         else:
             c = self._contribs.get(id(token))
             if c is None or c[0] is not token:
@@ -214,6 +221,7 @@ class Collector:
                     self._contribs.clear()
                 c = self._contribs[id(token)] = (token, self._contribution(
                     sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w))
+            self._tok, self._tok_contrib = token, c[1]
             contrib = c[1]
         later = self._later
         if later is None:
@@ -228,12 +236,19 @@ class Collector:
             # record. They are kept by reference (every array here is new each tick or, for the
             # network state, replaced rather than changed) and written in blocks, vectorised —
             # the same numbers as record-by-record (0 + x, x / 1), at a fraction of the cost
+            # A tick with the last tick's token and state arrays extends its run (n += 1).
             sim = self.sim
-            net = sim.net
-            self._pending.append((end, load, power_w, cs_bits, cs_prb, net.tx_power_dbm,
-                                  net.cell_state, net.quota_pct, sim.serving, sim.ue_active,
-                                  token))
-            if len(self._pending) >= PENDING_TICKS or end >= dur:
+            net, pend = sim.net, self._pending
+            if (token is not None and pend and token is (e := pend[-1])[11]
+                    and net.quota_pct is e[8] and net.tx_power_dbm is e[6]
+                    and net.cell_state is e[7] and sim.serving is e[9]
+                    and sim.ue_active is e[10] and e[0] + e[1] * self._tick_us == end):
+                e[1] += 1
+            else:
+                pend.append([end, 1, load, power_w, cs_bits, cs_prb, net.tx_power_dbm,
+                             net.cell_state, net.quota_pct, sim.serving, sim.ue_active, token])
+            self._n_pending += 1
+            if self._n_pending >= PENDING_TICKS or end >= dur:
                 self._drain()
         else:
             self._acc.n += 1
@@ -274,49 +289,67 @@ class Collector:
         return np.concatenate(parts, axis=None, dtype=float)
 
     def _drain(self) -> None:
-        """Write the pending per-tick records (``kpi_period_ms = tick_ms``) as one block."""
+        """Write the pending per-tick records (``kpi_period_ms = tick_ms``) as one block.
+
+        A run of n ticks with the very same arrays is written as those arrays repeated n
+        times; the end of its i-th tick is the first end + i ticks.
+        """
         pend, self._pending = self._pending, []
+        n, self._n_pending = self._n_pending, 0
         r0 = self.r
-        k = min(len(pend), self.t_s.size - r0)
+        k = min(n, self.t_s.size - r0)
         if k <= 0:
             return
         sim, r1 = self.sim, r0 + k
-        col = list(zip(*pend[:k]))
+        col = list(zip(*pend))
+        counts = np.array(col[1])
+        runs = len(pend) < n                   # some entry stands for several ticks
+
+        def expand(a):                         # per entry → per tick (the first k)
+            return (np.repeat(a, counts, axis=0) if runs else a)[:k]
+        first_tick = np.cumsum(counts) - counts                     # tick index of each entry
+        ends = expand(np.array(col[0]))
+        if runs:
+            ends = ends + (np.arange(k) - expand(first_tick)) * self._tick_us
+        self.t_s[r0:r1] = ends / 1e6
         dur_s = sim.tick_s
-        self.t_s[r0:r1] = np.array(col[0]) / 1e6
         c, s = self.cell, self.slice
         # the allocation's arrays: per distinct token once when the kernel reused a few
-        groups = _token_groups(col[10])
+        groups = _token_groups(col[11])
         if groups is None:
-            tick_stack = _stack
+            def tick_stack(arrays):
+                return expand(_stack(arrays))
         else:
             first, inv = groups
+            inv = expand(inv)
 
             def tick_stack(arrays):
                 return np.array([arrays[i] for i in first])[inv]
-        cs_bits = tick_stack(col[3])                                  # [k, C, S]
+        cs_bits = tick_stack(col[4])                                  # [k, C, S]
         c["throughput_mbps"][r0:r1] = cs_bits.sum(axis=2) / dur_s / 1e6
-        c["prb_util"][r0:r1] = tick_stack(col[1])
-        c["power_w"][r0:r1] = tick_stack(col[2])
+        c["prb_util"][r0:r1] = tick_stack(col[2])
+        c["power_w"][r0:r1] = tick_stack(col[3])
         s["throughput_mbps"][r0:r1] = cs_bits / dur_s / 1e6
-        s["prb"][r0:r1] = tick_stack(col[4])
-        c["tx_power_dbm"][r0:r1] = _stack(col[5])
-        c["state"][r0:r1] = _stack(col[6])
-        s["quota_pct"][r0:r1] = _stack(col[7])
+        s["prb"][r0:r1] = tick_stack(col[5])
+        c["tx_power_dbm"][r0:r1] = expand(_stack(col[6]))
+        c["state"][r0:r1] = expand(_stack(col[7]))
+        s["quota_pct"][r0:r1] = expand(_stack(col[8]))
         if sim.U:
             C, S, U = sim.C, sim.S, sim.U
-            active = _stack(col[9]).astype(float)                    # [k, U]
-            if all(sv is col[8][0] for sv in col[8]):   # no handover in the block: one matrix
+            active = _stack(col[10]).astype(float)                   # [entries, U]
+            if all(sv is col[9][0] for sv in col[9]):   # no handover in the block: one matrix
                 onehot = np.zeros((U, C * S))
-                onehot[np.arange(U), col[8][0] * S + sim.ue_slice] = 1.0
-                n_cs = (active @ onehot).reshape(k, C, S)                # exact small integers
+                onehot[np.arange(U), col[9][0] * S + sim.ue_slice] = 1.0
+                n_cs = active @ onehot                                  # exact small integers
             else:
                 n_cs = np.stack([np.bincount(sv * S + sim.ue_slice, weights=a, minlength=C * S)
-                                 for sv, a in zip(col[8], active)]).reshape(k, C, S)
+                                 for sv, a in zip(col[9], active)])
+            n_cs = expand(n_cs).reshape(k, C, S)
             s["n_ue"][r0:r1] = n_cs
             c["n_ue"][r0:r1] = n_cs.sum(axis=2)
         self.r = r1
-        self._next = (int(col[0][-1]) // self.period_us + 1) * self.period_us
+        last_end = pend[-1][0] + (pend[-1][1] - 1) * self._tick_us       # of every pending tick
+        self._next = (int(last_end) // self.period_us + 1) * self.period_us
 
     def latest_slice_mbps(self) -> np.ndarray | None:
         """Slice throughput of the last completed record [Mbit/s], [C, S] float64 (None before
