@@ -28,7 +28,7 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
-from simran._drive import drive
+from simran._drive import drive, fewer_collections
 from simran.control import ControlSurface, action_to_dict, event_action
 from simran.mac.scheduler import SliceScheduler, slice_budgets
 from simran.output.collectors import Collector
@@ -405,15 +405,16 @@ class Simulation:
         """Run to the end of the scenario (``progress``: callable(now_us) every ~1 % of time)."""
         env = self.env
         self.start()
-        if progress is None:
-            env.run(until=self.duration_us)
-            return
-        step = max(self.tick_us, (self.duration_us // 100) // self.tick_us * self.tick_us)
-        t = 0
-        while t < self.duration_us:
-            t = min(t + step, self.duration_us)
-            env.run(until=t)
-            progress(t)
+        with fewer_collections():          # (simran._drive: ~3 % of a one-cell route)
+            if progress is None:
+                env.run(until=self.duration_us)
+                return
+            step = max(self.tick_us, (self.duration_us // 100) // self.tick_us * self.tick_us)
+            t = 0
+            while t < self.duration_us:
+                t = min(t + step, self.duration_us)
+                env.run(until=t)
+                progress(t)
 
     def summary(self) -> dict:
         """Summary metrics of the run (flat names, SI-ish units in the name)."""
