@@ -44,6 +44,10 @@ __all__ = ["DEFAULT_BS_HEIGHT_M", "NetworkState", "RunResult", "Simulation", "Ti
            "run_scenario"]
 
 
+MEMO_ENTRIES = 256
+"""Tick allocations a run of trace UEs keeps for reuse (per CQI vector × PRB budgets)."""
+
+
 class _UrgentTimeout(simpy.events.Event):
     """A timeout scheduled with URGENT priority (runs before normal events at the same time)."""
 
@@ -210,6 +214,8 @@ class Simulation:
         reuse = all_trace and la is None and full_buffer and self.reuse_ticks
         self.scheduler.fixed_groups = all_trace        # trace UEs never change cell
         memo_of, memo, bkey_of, bkey = (None, None, None), {}, None, b""
+        memos: dict[bytes, dict] = {}   # trace CQI bytes → {PRB budget key → entry}
+        n_memo = 0                      # entries in memos
         cqi_until = -1                  # a trace UE's CQI is the same until then [µs]
         one_quota = C * S == 1
         control, queue = self.control, self.control._queue
@@ -283,8 +289,15 @@ class Simulation:
                 tx_of, power_on = net.tx_power_dbm, cell_on
                 power.prepare(dbm_to_w(tx_of), cell_on)
             if reuse:
-                if bpp is not memo_of[0] or tx_of is not memo_of[1] or power_on is not memo_of[2]:
-                    memo_of, memo = (bpp, tx_of, power_on), {}
+                if tx_of is not memo_of[1] or power_on is not memo_of[2]:
+                    memos, n_memo, memo_of = {}, 0, (None, tx_of, power_on)
+                if bpp is not memo_of[0]:
+                    # the CQI changed: the entries of its value, when it had it before since
+                    # the powers and cell states last changed (a trace revisits a few CQIs)
+                    memo_of = (bpp, tx_of, power_on)
+                    memo = memos.get(tcqi_key)
+                    if memo is None:
+                        memo = memos[tcqi_key] = {}
                 if budget is not bkey_of and budget is not None:   # PRBs per (cell, slice)
                     bkey_of, bkey = budget, budget.tobytes()          # are the key
                 out = memo.get(bkey)
@@ -322,9 +335,11 @@ class Simulation:
             self.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
             out = None
             if reuse and self.scheduler.input_determined():
-                if len(memo) >= 64:       # a controller sweeping many budgets: keep it small
-                    memo.clear()
+                if n_memo >= MEMO_ENTRIES:           # keep it small: start afresh
+                    memos, n_memo = {}, 0
+                    memo = memos[tcqi_key] = {}
                 out = memo[bkey] = same = (bits, prb, cs_mbps, cs_prb, load, cs_bits, pw)
+                n_memo += 1
             self.collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
                                    token=out)
             self.prev_load = load

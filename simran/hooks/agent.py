@@ -208,8 +208,8 @@ class Agent:
         """:meth:`_commit` of ``Decision(actions=actions)`` (None: no decision), without it."""
         on_time = lat <= self.budget_us
         if not actions:
-            self._row(t0, lat, NO_DECISION, wall_s, "no_action" if on_time or
-                      self.cfg.late != "drop" else "dropped_late", on_time)
+            self._log.add_plain(self._agent_fields(), t0, lat, wall_s, "no_action" if on_time
+                                or self.cfg.late != "drop" else "dropped_late", on_time)
             return lat
         if not on_time and self.cfg.late == "drop":
             row = self._row(t0, lat, NO_DECISION, wall_s, "dropped_late", on_time)
@@ -241,22 +241,26 @@ class Agent:
     def _row(self, t0: int, lat: int, dec: Decision, wall_s: float, status: str,
              on_time: bool) -> DecisionRecord:
         row = DecisionRecord.__new__(DecisionRecord)      # every field set here
-        a = (self.name, self.kind, self.loop, self.budget_ms)
-        if a == self._row_a:              # one tuple shared by the agent's rows while these
-            a = self._row_a               # fields stay the same (fewer objects for the GC)
-        else:
-            self._row_a = a
-        row._a = a
+        row._a = self._agent_fields()
         row._r = NO_REPLY if dec is NO_DECISION else reply_fields(dec)
         row.t_obs_s, row.t_ready_s, row.t_apply_s = t0 / US_PER_S, (t0 + lat) / US_PER_S, None
         row.latency_ms, row.on_time = lat / 1e3, on_time
         row.status, row.n_actions = status, len(dec.actions)
         row.actions, row.guard_verdict, row.guard_reason = dec.actions or [], "", ""
         row.wall_s = wall_s
-        rows = self._log.rows                   # DecisionLog.add, for a record built here
-        row.decision_id = len(rows)
-        rows.append(row)
+        log = self._log                         # DecisionLog.add, for a record built here
+        row.decision_id = len(log._rows)
+        log._rows.append(row)
         return row
+
+    def _agent_fields(self) -> tuple:
+        """(name, kind, loop, budget_ms) for the decision log: one tuple shared by the agent's
+        rows while these stay the same (fewer objects to build and to collect)."""
+        a = (self.name, self.kind, self.loop, self.budget_ms)
+        if a == self._row_a:
+            return self._row_a
+        self._row_a = a
+        return a
 
     def _commit(self, t0: int, lat: int, dec: Decision, wall_s: float) -> int:
         on_time = lat <= self.budget_us

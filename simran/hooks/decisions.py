@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from simran.units import US_PER_S
+
 
 @dataclass(slots=True)
 class Decision:
@@ -212,19 +214,67 @@ NO_REPLY = reply_fields(NO_DECISION)
 """The answer fields of every plain decision's row (shared)."""
 
 
+def plain_record(decision_id: int, agent: tuple, t0: int, lat: int, wall_s: float,
+                 status: str, on_time: bool) -> DecisionRecord:
+    """The row of a plain decision without actions (a numeric agent's None or empty list).
+
+    ``agent`` is the :data:`_AGENT_FIELDS` tuple; ``t0``, ``lat`` in µs; ``wall_s`` in s.
+    """
+    row = DecisionRecord.__new__(DecisionRecord)
+    row._a, row._r = agent, NO_REPLY
+    row.t_obs_s, row.t_ready_s, row.t_apply_s = t0 / US_PER_S, (t0 + lat) / US_PER_S, None
+    row.latency_ms, row.on_time = lat / 1e3, on_time
+    row.status, row.n_actions = status, 0
+    row.actions, row.guard_verdict, row.guard_reason = [], "", ""
+    row.wall_s, row.decision_id = wall_s, decision_id
+    return row
+
+
 class DecisionLog:
-    """Every decision of every agent (the paper's audit log 𝓛); one row per decision."""
+    """Every decision of every agent (the paper's audit log 𝓛); one row per decision.
+
+    An ``rt`` agent decides every 5 ms tick, mostly that nothing needs doing. Until someone
+    reads :attr:`rows`, such a plain decision without actions is kept as the tuple of what
+    differs between them (:meth:`add_plain`) and made a :class:`DecisionRecord` when the rows
+    are first read — the same record, built later; from then on every row is a record at once,
+    so a list handed out never holds anything else.
+    """
 
     def __init__(self):
-        self.rows: list[DecisionRecord] = []
+        self._rows: list = []              # DecisionRecord, or a plain decision's tuple
+        self._plain = 0                    # tuples among them
+        self._handed_out = False
+
+    @property
+    def rows(self) -> list[DecisionRecord]:
+        """Every row so far, in decision order (``decision_id`` = position)."""
+        if self._plain:
+            self._rows[:] = [plain_record(i, *r) if type(r) is tuple else r
+                             for i, r in enumerate(self._rows)]
+            self._plain = 0
+        self._handed_out = True
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
     def add(self, row: dict | DecisionRecord) -> DecisionRecord:
         """Append a row (a :class:`DecisionRecord`, or a dict of its fields); return it."""
         if not isinstance(row, DecisionRecord):
             row = DecisionRecord(row)
-        row.decision_id = len(self.rows)
-        self.rows.append(row)
+        row.decision_id = len(self._rows)
+        self._rows.append(row)
         return row
+
+    def add_plain(self, agent: tuple, t0: int, lat: int, wall_s: float, status: str,
+                  on_time: bool) -> None:
+        """Append the row of a plain decision without actions (:func:`plain_record`)."""
+        if self._handed_out:
+            self._rows.append(plain_record(len(self._rows), agent, t0, lat, wall_s, status,
+                                           on_time))
+        else:
+            self._rows.append((agent, t0, lat, wall_s, status, on_time))
+            self._plain += 1
 
     def columns(self) -> dict[str, np.ndarray]:
         """Column arrays for the results file (strings as object arrays)."""

@@ -217,7 +217,7 @@ class Collector:
         else:
             c = self._contribs.get(id(token))
             if c is None or c[0] is not token:
-                if len(self._contribs) >= 64:
+                if len(self._contribs) >= 256:     # (the kernel keeps up to 256 entries)
                     self._contribs.clear()
                 c = self._contribs[id(token)] = (token, self._contribution(
                     sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w))
