@@ -211,7 +211,7 @@ def test_allocations_kept_per_cqi_equal_recomputed_ticks(monkeypatch, entries):
     """Reused allocations kept per CQI vector (the cache emptied every 2 entries, or up to
     256), runs of identical ticks in the pending records and the kernel's 'nothing changed'
     shortcut give every output of the run that recomputes every tick, bit for bit."""
-    import simran.simulation as simulation
+    import simran.tick as simulation
 
     monkeypatch.setattr(simulation, "MEMO_ENTRIES", entries)
     out = []
@@ -220,7 +220,7 @@ def test_allocations_kept_per_cqi_equal_recomputed_ticks(monkeypatch, entries):
         sim.reuse_ticks = reuse
         calls = []
         orig = sim.scheduler.allocate
-        sim.scheduler.allocate = lambda *a, _o=orig, **k: calls.append(1) or _o(*a, **k)
+        sim.scheduler.allocate = lambda *a, _o=orig, _c=calls, **k: _c.append(1) or _o(*a, **k)
         sim.run()
         rows = [r.to_dict() for r in sim.decision_log.rows]
         for r in rows:

@@ -31,17 +31,24 @@ from __future__ import annotations
 
 import time
 
-_perf_counter = time.perf_counter
-
 import simpy
 
 from simran.errors import AgentError, ScenarioError, SimranError
 from simran.hooks.context import AgentContext, Observation
-from simran.hooks.decisions import (NO_DECISION, NO_REPLY, Decision, DecisionLog,
-                                    DecisionRecord, reply_fields, worst_verdict)
+from simran.hooks.decisions import (
+    NO_DECISION,
+    NO_REPLY,
+    Decision,
+    DecisionLog,
+    DecisionRecord,
+    reply_fields,
+    worst_verdict,
+)
 from simran.hooks.latency import FixedLatency, parse_latency_spec
 from simran.hooks.messages import Message
 from simran.units import US_PER_S, ms_to_us
+
+_perf_counter = time.perf_counter
 
 LOOP_BUDGET_MS = {"rt": 10.0, "near_rt": 1000.0, "non_rt": 60_000.0}
 """Default decision budget per O-RAN loop class (design §3): dApp < 10 ms, xApp 10 ms–1 s,
