@@ -166,7 +166,7 @@ class ControlSurface:
         if s is None or type(q) is not float or not 0.0 <= q <= 100.0 or c not in self._one_cell:
             return None                                  # (NaN fails the range test)
         quota = self.net.quota_pct
-        row = quota[c].tolist()
+        row = quota.tolist()[c]
         tot = 0.0
         for v in row:                  # in index order, as numpy sums a short row
             tot += v

@@ -89,9 +89,9 @@ class EnforcementTracker:
         controller is saturated at its quota limit); an open enforcement is closed uncounted and
         none opens until the band is reachable again.
         """
-        band = (target, tol)
-        if band != self.band:
-            self.band, self.k0 = band, None         # a new intent: an open one is superseded
+        band = self.band
+        if band is None or target != band[0] or tol != band[1]:
+            self.band, self.k0 = (target, tol), None   # a new intent: an open one is superseded
         if excused:
             self.k0 = None
             return None

@@ -277,7 +277,7 @@ class AgentContext:
                                          last.cell_prb_util)
         # no copies: the tick's arrays are new every tick and the network state is replaced,
         # never changed in place (copy-on-write, simran.control); all of them are read-only
-        return Observation(int(sim.env.now), tick_mbps, tick_prb, util, net.quota_pct,
+        return Observation(int(sim.env._now), tick_mbps, tick_prb, util, net.quota_pct,
                            net.tx_power_dbm, net.cell_state, net.intent_mbps,
                            net.intent_tol_mbps, sim.n_prb, inbox, self.ue_slice, src)
 
