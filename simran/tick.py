@@ -103,8 +103,7 @@ def tick_process(sim):
             # state arrays are the same objects): the memo would give its entry again
             bits, prb, cs_mbps, cs_prb, load, cs_bits, pw = same
             sim.last = TickKpis(now, bits, prb, cs_mbps, cs_prb, load, sinr, cqi)
-            collector.on_tick(now, sinr, cqi, bits, prb, load, cs_bits, cs_prb, pw,
-                              token=same)
+            collector.repeat_tick(now, same, sinr, cqi)
             sim.prev_load = load
             yield _UrgentTimeout(env, tick_us)
             continue

@@ -199,6 +199,43 @@ class Collector:
             if end >= self._next_ue or end >= dur:
                 self._flush_ue(end)
 
+    def repeat_tick(self, now_us: int, token, sinr_db, cqi) -> None:
+        """:meth:`on_tick` of a tick whose arrays are the last tick's (``token``, the kernel's
+        reused entry; the same CQI): its contributions again, its record one more tick of the
+        last run when the network state arrays are the same objects too."""
+        if token is not self._tok or not self._every_tick or not self._pending:
+            bits, prb, _, cs_prb, load, cs_bits, pw = token
+            self.on_tick(now_us, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, pw, token=token)
+            return
+        end = now_us + self._tick_us
+        later = self._later
+        if later is None:
+            self._sums += self._tok_contrib
+        else:
+            later.append(self._tok_contrib)
+            if len(later) >= FOLD_TICKS:
+                self._fold()
+        sim = self.sim
+        net, e = sim.net, self._pending[-1]
+        if (token is e[11] and net.quota_pct is e[8] and net.tx_power_dbm is e[6]
+                and net.cell_state is e[7] and sim.serving is e[9] and sim.ue_active is e[10]
+                and e[0] + e[1] * self._tick_us == end):
+            e[1] += 1
+        else:
+            self._pending.append([end, 1, token[4], token[6], token[5], token[3],
+                                  net.tx_power_dbm, net.cell_state, net.quota_pct, sim.serving,
+                                  sim.ue_active, token])
+        self._n_pending += 1
+        dur = self._duration_us
+        if self._n_pending >= PENDING_TICKS or end >= dur:
+            self._drain()
+        self.n_ticks += 1
+        if self.ue_on:
+            self._uacc.n += 1
+            self._last_cqi = cqi
+            if end >= self._next_ue or end >= dur:
+                self._flush_ue(end)
+
     def _contribution(self, sinr_db, cqi, bits, prb, load, cs_bits, cs_prb, power_w
                       ) -> np.ndarray:
         """One tick's additions to every sum, as one vector in the layout of the sum buffer."""
