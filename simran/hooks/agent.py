@@ -203,6 +203,19 @@ class Agent:
                 lat = self._charge(NO_DECISION, wall)
             if t0 + lat > self.busy_until_us:
                 self.busy_until_us = t0 + lat
+            log = self._log
+            if not dec and not log._handed_out:
+                # the every-tick case, DecisionLog.add_plain inline: the row as a tuple
+                on_time = lat <= self.budget_us
+                a = (self.name, self.kind, self.loop, self.budget_ms)
+                if a == self._row_a:
+                    a = self._row_a
+                else:
+                    self._row_a = a
+                log._rows.append((a, t0, lat, wall, "no_action" if on_time or
+                                  self.cfg.late != "drop" else "dropped_late", on_time))
+                log._plain += 1
+                return lat
             return self._commit_actions(t0, lat, dec, wall)
         if isinstance(dec, list):
             dec = Decision(actions=dec)

@@ -256,7 +256,8 @@ class AgentContext:
     # -- observe / act ------------------------------------------------------------------------
     def observe(self, drain_inbox: bool = True) -> Observation:
         """The observation of now (read-only snapshots; drains the inbox unless told not to)."""
-        sim, last = self._sim, self._sim.last
+        sim = self._sim
+        last = sim.last
         inbox: list = []
         agent = self._agent
         if drain_inbox and agent is not None and agent.inbox.items:
@@ -267,14 +268,14 @@ class AgentContext:
         src = (self._dims, last, started, bool(coll._pending), coll, coll.r, coll.ru,
                sim.serving)
         net = sim.net
-        if not started:
+        if started:
+            tick_mbps, tick_prb, util = (last.cell_slice_mbps, last.cell_slice_prb,
+                                         last.cell_prb_util)
+        else:
             z = np.zeros((sim.C, sim.S))
             z.flags.writeable = False
             tick_mbps = tick_prb = z
             util = _ro(np.zeros(sim.C))
-        else:
-            tick_mbps, tick_prb, util = (last.cell_slice_mbps, last.cell_slice_prb,
-                                         last.cell_prb_util)
         # no copies: the tick's arrays are new every tick and the network state is replaced,
         # never changed in place (copy-on-write, simran.control); all of them are read-only
         return Observation(int(sim.env._now), tick_mbps, tick_prb, util, net.quota_pct,
