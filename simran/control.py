@@ -38,9 +38,10 @@ class SetSliceQuota:
     kind: str = field(default="set_slice_quota", init=False)
 
     def __init__(self, slice: str, quota_pct: float, cell: int | None = None):  # noqa: A002
-        # what the generated frozen __init__ does (``kind`` is the class default), in one call
-        # instead of four object.__setattr__: an rt controller builds one every few ticks
-        self.__dict__.update(slice=slice, quota_pct=quota_pct, cell=cell)
+        # what the generated frozen __init__ does (``kind`` is the class default), without
+        # four object.__setattr__ calls: an rt controller builds one every few ticks
+        d = self.__dict__
+        d["slice"], d["quota_pct"], d["cell"] = slice, quota_pct, cell
 
 
 @dataclass(frozen=True, eq=False)

@@ -232,12 +232,10 @@ class Agent:
                                 or self.cfg.late != "drop" else "dropped_late", on_time)
             return lat
         if not on_time and self.cfg.late == "drop":
-            row = self._row(t0, lat, NO_DECISION, wall_s, "dropped_late", on_time)
-            row.actions, row.n_actions = actions, len(actions)
+            self._row(t0, lat, NO_DECISION, wall_s, "dropped_late", on_time, actions)
             return lat
         row = self._row(t0, lat, NO_DECISION, wall_s, "pending" if on_time else "pending_late",
-                        on_time)
-        row.actions, row.n_actions = actions, len(actions)
+                        on_time, actions)
         if len(actions) == 1:                     # an rt controller's usual case
             done = "applied" if on_time else "applied_late"
 
@@ -259,14 +257,17 @@ class Agent:
                                           completion_tokens=dec.completion_tokens))
 
     def _row(self, t0: int, lat: int, dec: Decision, wall_s: float, status: str,
-             on_time: bool) -> DecisionRecord:
+             on_time: bool, actions: list | None = None) -> DecisionRecord:
+        """Log a decision's row (``actions``: a plain decision's list, else ``dec.actions``)."""
+        if actions is None:
+            actions = dec.actions or []           # a list of the row's own when empty
         row = DecisionRecord.__new__(DecisionRecord)      # every field set here
         row._a = self._agent_fields()
         row._r = NO_REPLY if dec is NO_DECISION else reply_fields(dec)
         row.t_obs_s, row.t_ready_s, row.t_apply_s = t0 / US_PER_S, (t0 + lat) / US_PER_S, None
         row.latency_ms, row.on_time = lat / 1e3, on_time
-        row.status, row.n_actions = status, len(dec.actions)
-        row.actions, row.guard_verdict, row.guard_reason = dec.actions or [], "", ""
+        row.status, row.n_actions = status, len(actions)
+        row.actions, row.guard_verdict, row.guard_reason = actions, "", ""
         row.wall_s = wall_s
         log = self._log                         # DecisionLog.add, for a record built here
         row.decision_id = len(log._rows)
