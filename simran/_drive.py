@@ -74,7 +74,8 @@ def fewer_collections() -> Iterator[None]:
     A run keeps every decision-log row and per-tick record it makes, so the young generation
     fills with objects that all survive, and CPython's default threshold (a collection every 700
     net allocations) scans them again and again for cycles they do not form: ~3 % of a one-cell
-    Type I route. Collections still happen, less often; nothing simran keeps forms a cycle.
+    Type I route. Collections still happen, less often (what a run makes per tick forms no
+    reference cycle; the few long-lived cycles — simulation ↔ agents — are still collected).
     The thresholds are restored when the last of nested or concurrent runs leaves (the setting
     is the interpreter's, not the thread's); a threshold already higher is left alone.
     """
