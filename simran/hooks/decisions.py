@@ -249,8 +249,10 @@ class DecisionLog:
     def rows(self) -> list[DecisionRecord]:
         """Every row so far, in decision order (``decision_id`` = position)."""
         if self._plain:
-            self._rows[:] = [plain_record(i, *r) if type(r) is tuple else r
-                             for i, r in enumerate(self._rows)]
+            rows = self._rows
+            for i, r in enumerate(rows):     # in place: each tuple freed as it is replaced
+                if type(r) is tuple:
+                    rows[i] = plain_record(i, *r)
             self._plain = 0
         self._handed_out = True
         return self._rows
